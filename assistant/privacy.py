@@ -1,0 +1,30 @@
+"""Switch off every phone-home before any engine is imported.
+
+Health and care services ask whether the tool reports anything to anyone. It does
+not: onnxruntime, Chroma, Streamlit and the e-mail recognizer's public-suffix
+fetch are all turned off here, and `assistant/__init__.py` imports this module
+first so the variables are set before those libraries load.
+"""
+
+from __future__ import annotations
+
+import os
+
+TELEMETRY_OFF: dict[str, str] = {
+    "ORT_DISABLE_TELEMETRY": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def switch_off_telemetry() -> None:
+    """Set the variables unconditionally: a stray shell value must not turn telemetry on."""
+    os.environ.update(TELEMETRY_OFF)
+
+
+switch_off_telemetry()

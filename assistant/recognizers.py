@@ -1,0 +1,482 @@
+"""Recognizers for what Presidio misses or confuses in UK speech-recognition output.
+
+Two kinds live here:
+
+* Presidio ``PatternRecognizer`` subclasses (NHS number with its check digit, strict
+  postcode, UK phone) that run inside the analyzer next to spaCy;
+* plain detectors (``detect_uk(text)``) that read the whole text once, outside
+  Presidio, for the spoken forms speech recognition produces: digit runs said as
+  words ("oh seven seven double oh ..."), spelled postcodes ("C M two, nine Q F"),
+  spoken e-mail addresses ("grace dot hill at hotmail dot co dot uk"), street
+  addresses, dates of birth with their context words, and named GP surgeries,
+  care homes, schools and employers.
+
+Every detector returns :class:`Detection` records whose ``value`` is a normalised
+form (digits, a postcode without spaces, an ISO date) so the redactor can match
+them against the case's known identifiers however they were said.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from presidio_analyzer import Pattern, PatternRecognizer
+
+__all__ = [
+    "Detection",
+    "NhsNumberRecognizer",
+    "detect_uk",
+    "find_dates",
+    "nhs_checksum_ok",
+    "spoken_sequences",
+    "uk_recognizers",
+]
+
+# Outward-code areas that exist: a spelled-out "postcode" from any other letters is not one.
+POSTCODE_AREAS = frozenset(
+    "AB AL B BA BB BD BH BL BN BR BS BT CA CB CF CH CM CO CR CT CV CW DA DD DE DG DH DL DN DT DY "
+    "E EC EH EN EX FK FY G GL GU GY HA HD HG HP HR HS HU HX IG IM IP IV JE KA KT KW KY L LA LD LE "
+    "LL LN LS LU M ME MK ML N NE NG NN NP NR NW OL OX PA PE PH PL PO PR RG RH RM S SA SE SG SK SL "
+    "SM SN SO SP SR SS ST SW SY TA TD TF TN TQ TR TS TW UB W WA WC WD WF WN WR WS WV YO ZE".split()
+)
+POSTCODE_SHAPE = re.compile(r"^([A-Z]{1,2})([0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
+UK_POSTCODE = r"\b(?:[A-Z]{1,2}[0-9][A-Z0-9]?)\s?[0-9][A-Z]{2}\b"
+UK_PHONE = (
+    r"(?<![\d+])(?:(?:\+|00)\s?44\s?(?:\(0\)\s?)?|\(?0)\d(?:[ \-.)]{0,2}\d){8,9}(?!\d)"
+)
+NHS_NUMBER = r"(?<!\d)\d{3}[\s-]?\d{3}[\s-]?\d{4}(?!\d)"
+EMAIL = r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One candidate identifier: our type, character span, confidence, normalised value."""
+
+    type: str
+    start: int
+    end: int
+    score: float
+    value: str
+
+
+def nhs_checksum_ok(text: str) -> bool:
+    digits = [int(ch) for ch in text if ch.isdigit()]
+    if len(digits) != 10:
+        return False
+    total = sum(d * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
+    check = 11 - total % 11
+    check = 0 if check == 11 else check
+    return check != 10 and check == digits[9]
+
+
+def postcode_ok(compact: str) -> bool:
+    """A postcode written without spaces, in upper case, with a real area."""
+    match = POSTCODE_SHAPE.match(compact)
+    return bool(match) and match.group(1) in POSTCODE_AREAS  # type: ignore[union-attr]
+
+
+def phone_digits_ok(digits: str) -> bool:
+    """UK numbers: 0 + 9 or 10 digits, or 44 + 9 or 10 digits."""
+    if digits.startswith("44"):
+        return len(digits) in (11, 12) and digits[2] != "0"
+    return digits.startswith("0") and len(digits) in (10, 11) and digits[1] != "0"
+
+
+# ── Presidio pattern recognizers ────────────────────────────────────────────
+
+
+class NhsNumberRecognizer(PatternRecognizer):
+    """NHS numbers in any spacing, confirmed by the modulus-11 check digit."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="UK_NHS",
+            name="NhsNumberRecognizer",
+            patterns=[Pattern("nhs", NHS_NUMBER, 0.5)],
+            context=["nhs", "number", "health"],
+        )
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        return True if nhs_checksum_ok(pattern_text) else False
+
+
+class UkPhoneRecognizer(PatternRecognizer):
+    """UK landlines and mobiles: 07700 900123, +44 7700 900123, (01245) 123 456."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="PHONE_NUMBER",
+            name="UkPhoneRecognizer",
+            patterns=[Pattern("uk phone", UK_PHONE, 0.7)],
+            context=["phone", "mobile", "number", "call", "ring", "landline"],
+        )
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        return phone_digits_ok(re.sub(r"\D", "", pattern_text))
+
+
+def uk_recognizers() -> list[PatternRecognizer]:
+    return [
+        NhsNumberRecognizer(),
+        PatternRecognizer(
+            supported_entity="UK_POSTCODE",
+            name="UkPostcodeStrictRecognizer",
+            patterns=[Pattern("postcode", UK_POSTCODE, 0.6)],
+            context=["postcode", "post code", "lives", "address"],
+            global_regex_flags=0,
+        ),
+        UkPhoneRecognizer(),
+    ]
+
+
+# ── spoken digit runs and spelled postcodes ─────────────────────────────────
+
+UNITS = {
+    "zero": "0", "oh": "0", "nought": "0", "nil": "0", "one": "1", "two": "2", "three": "3",
+    "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+}  # fmt: skip
+TEENS = {
+    "ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14",
+    "fifteen": "15", "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19",
+}  # fmt: skip
+TENS = {
+    "twenty": "2", "thirty": "3", "forty": "4", "fifty": "5",
+    "sixty": "6", "seventy": "7", "eighty": "8", "ninety": "9",
+}  # fmt: skip
+REPEAT = {"double": 2, "triple": 3, "treble": 3}
+
+_TOKEN = re.compile(r"\+44|[A-Za-z]+|\d+")
+_GAP = re.compile(r"^[\s,.\-()]*$")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One spoken or written unit of a sequence: digits or capital letters, with its span."""
+
+    text: str
+    start: int
+    end: int
+
+    @property
+    def digits(self) -> bool:
+        return self.text.isdigit()
+
+
+def _pieces(tokens: list[re.Match[str]]) -> Iterator[Piece | None]:
+    """Turn tokens into pieces; None breaks a sequence."""
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        word = tok.group()
+        low = word.lower()
+        nxt = tokens[i + 1].group().lower() if i + 1 < len(tokens) else ""
+        if word == "+44" or word.isdigit():
+            yield Piece(word.lstrip("+"), tok.start(), tok.end())
+        elif low in UNITS and not (word == "O" and nxt in UNITS | TEENS):
+            yield Piece(UNITS[low], tok.start(), tok.end())
+        elif low in TEENS:
+            yield Piece(TEENS[low], tok.start(), tok.end())
+        elif low in TENS:
+            if nxt in UNITS and UNITS[nxt] != "0":
+                yield Piece(TENS[low] + UNITS[nxt], tok.start(), tokens[i + 1].end())
+                i += 1
+            else:
+                yield Piece(TENS[low] + "0", tok.start(), tok.end())
+        elif low in REPEAT and (nxt in UNITS or (nxt.isdigit() and len(nxt) == 1)):
+            digit = UNITS.get(nxt, nxt)
+            yield Piece(digit * REPEAT[low], tok.start(), tokens[i + 1].end())
+            i += 1
+        elif low == "hundred":
+            yield Piece("00", tok.start(), tok.end())
+        elif low == "thousand":
+            yield Piece("000", tok.start(), tok.end())
+        elif re.fullmatch(r"[A-Z]{1,2}\d{0,2}[A-Z]?|\d[A-Z]{2}", word) and word not in {"I", "A"}:
+            yield Piece(word, tok.start(), tok.end())
+        else:
+            yield None
+        i += 1
+
+
+def spoken_sequences(text: str) -> list[list[Piece]]:
+    """Runs of digit words, digits and capital letters separated only by spaces and light punctuation."""
+    tokens = list(_TOKEN.finditer(text))
+    runs: list[list[Piece]] = []
+    current: list[Piece] = []
+    for piece in _pieces(tokens):
+        if piece is None or (current and not _GAP.match(text[current[-1].end : piece.start])):
+            if len(current) > 1 or (current and len(current[0].text) >= 5):
+                runs.append(current)
+            current = []
+        if piece is not None:
+            current.append(piece)
+    if len(current) > 1 or (current and len(current[0].text) >= 5):
+        runs.append(current)
+    return runs
+
+
+def _number_detections(run: list[Piece]) -> list[Detection]:
+    found: list[Detection] = []
+    i = 0
+    while i < len(run):
+        best: Detection | None = None
+        for j in range(i, min(len(run), i + 24)):
+            window = run[i : j + 1]
+            joined = "".join(p.text for p in window)
+            if not all(p.digits for p in window) or len(joined) > 12:
+                break
+            start, end = window[0].start, window[-1].end
+            if len(joined) == 10 and nhs_checksum_ok(joined):
+                best = Detection("NHS_NUMBER", start, end, 0.9, joined)
+            elif phone_digits_ok(joined):
+                best = Detection("PHONE", start, end, 0.85, "0" + joined[2:] if joined.startswith("44") else joined)
+            elif len(joined) >= 8:
+                if best is None or best.type == "ID_NUMBER":
+                    best = Detection("ID_NUMBER", start, end, 0.5, joined)
+        if best is not None:
+            found.append(best)
+            i = next(k for k, p in enumerate(run) if p.end == best.end) + 1
+        else:
+            i += 1
+    return found
+
+
+def _postcode_detections(run: list[Piece]) -> list[Detection]:
+    found: list[Detection] = []
+    i = 0
+    while i < len(run):
+        hit: Detection | None = None
+        for j in range(min(len(run), i + 8) - 1, i, -1):
+            window = run[i : j + 1]
+            joined = "".join(p.text for p in window)
+            if len(joined) <= 7 and postcode_ok(joined):
+                hit = Detection("POSTCODE", window[0].start, window[-1].end, 0.85, joined)
+                i = j + 1
+                break
+        if hit:
+            found.append(hit)
+        else:
+            i += 1
+    return found
+
+
+def detect_spoken_numbers(text: str) -> list[Detection]:
+    """Phone numbers, NHS numbers and postcodes said or spelled out, digits or words."""
+    found: list[Detection] = []
+    for run in spoken_sequences(text):
+        found += _number_detections(run)
+        found += _postcode_detections(run)
+    return found
+
+
+# ── e-mail, written and spoken ──────────────────────────────────────────────
+
+_WORD = r"[A-Za-z0-9][\w'-]*"
+_SPOKEN_EMAIL = re.compile(
+    rf"\b{_WORD}(?:\s*(?:\.|\bdot\b|\bunderscore\b|\bdash\b|\bhyphen\b|_)\s*{_WORD}){{0,3}}"
+    rf"\s+(?:at|@)\s+{_WORD}(?:\s*(?:\.|\bdot\b)\s*{_WORD}){{0,3}}\s*(?:\.|\bdot\b)\s*"
+    r"(?:com|co\.uk|uk|org|net|gov|nhs|ac|ie|info|me|io)\b",
+    re.IGNORECASE,
+)
+
+
+def detect_emails(text: str) -> list[Detection]:
+    found = [Detection("EMAIL", m.start(), m.end(), 0.95, m.group().lower()) for m in re.finditer(EMAIL, text)]
+    for m in _SPOKEN_EMAIL.finditer(text):
+        value = re.sub(r"\s*\bdot\b\s*", ".", m.group().lower())
+        value = re.sub(r"\s+at\s+", "@", value)
+        found.append(Detection("EMAIL", m.start(), m.end(), 0.85, value.replace(" ", "")))
+    return found
+
+
+# ── street addresses ────────────────────────────────────────────────────────
+
+STREET_SUFFIXES = (
+    "Road|Rd|Street|St|Lane|Ln|Avenue|Ave|Close|Cl|Drive|Dr|Way|Crescent|Cres|Court|Ct|Place|Pl|"
+    "Gardens|Grove|Terrace|Hill|Row|Walk|Square|Mews|Green|View|Rise|Parade|Vale|Chase|Meadows?|"
+    "Fields|Boulevard|Blvd|Parkway|Park|Gate|Wharf|Wynd|End|Hollow|Heights|Croft|Orchard|Path|Ridge|Loop|Pass"
+)
+_NUMBER_WORDS = "|".join([*UNITS, *TEENS, *TENS, "hundred"])
+_HOUSE_NUMBER = rf"(?:\d{{1,5}}[A-Za-z]?|(?:(?:{_NUMBER_WORDS})[\s-]?){{1,3}})"
+_NAME_WORD = r"[A-Z][\w'’-]*"
+_UNIT = r"(?:,?\s+(?:Apt\.?|Apartment|Suite|Flat|Unit)\s*#?\s*\w+)?"
+_STREET_ADDRESS = re.compile(
+    rf"(?:\b(?:Flat|Apartment|Unit)\s+\w+,?\s+)?\b{_HOUSE_NUMBER},?\s+(?:{_NAME_WORD}\s+){{1,3}}"
+    rf"(?i:{STREET_SUFFIXES})\b\.?{_UNIT}"
+)
+_STREET_BY_CONTEXT = re.compile(
+    rf"\b(?i:lives?|living|lived|moved|moving|address\s+is|house\s+on)\s+(?i:on|in|at|to|down)?\s*"
+    rf"(?i:the\s+)?((?:{_NAME_WORD}\s+){{1,3}}(?i:{STREET_SUFFIXES}))\b"
+)
+
+
+def detect_addresses(text: str) -> list[Detection]:
+    found = [Detection("ADDRESS", m.start(), m.end(), 0.8, m.group()) for m in _STREET_ADDRESS.finditer(text)]
+    found += [
+        Detection("ADDRESS", m.start(1), m.end(1), 0.6, m.group(1)) for m in _STREET_BY_CONTEXT.finditer(text)
+    ]
+    return [d for d in found if not d.value.lower().startswith(("the ",))]
+
+
+# ── dates, and dates of birth by their context ──────────────────────────────
+
+MONTHS = {
+    m: i
+    for i, names in enumerate(
+        [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
+         ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
+         ("october", "oct"), ("november", "nov"), ("december", "dec")],
+        start=1,
+    )
+    for m in names
+}  # fmt: skip
+ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+    "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13,
+    "fourteenth": 14, "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18,
+    "nineteenth": 19, "twentieth": 20, "thirtieth": 30,
+}  # fmt: skip
+_MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+_ORDINAL_WORD = r"(?:(?:twenty|thirty)[\s-]?)?(?:" + "|".join(ORDINALS) + ")"
+_DAY = rf"(?P<day>\d{{1,2}}(?:st|nd|rd|th)?|{_ORDINAL_WORD})"
+_YEAR_WORDS = (
+    rf"(?:nineteen|two\s+thousand(?:\s+and)?|twenty)(?:\s+(?:hundred|oh\s+(?:{'|'.join(UNITS)})|"
+    rf"(?:{'|'.join(TENS)})(?:[\s-](?:{'|'.join(UNITS)}))?|{'|'.join(TEENS)}|{'|'.join(UNITS)}))?"
+)
+_YEAR = rf"(?P<year>\d{{4}}|'?\d{{2}}\b|{_YEAR_WORDS})"
+_DATE_PATTERNS = [
+    re.compile(r"\b(?P<day>\d{1,2})[/.\-](?P<month>\d{1,2})[/.\-](?P<year>\d{4}|\d{2})\b"),
+    re.compile(rf"\b(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?", re.IGNORECASE),
+    re.compile(rf"\b{_MONTH}\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?", re.IGNORECASE),
+    re.compile(rf"\bborn\s+in\s+(?:{_MONTH}\s+)?{_YEAR}", re.IGNORECASE),
+]
+_DOB_CONTEXT = re.compile(r"\b(?:born|birth|birthday|d\.?\s?o\.?\s?b\b|dob)", re.IGNORECASE)
+
+
+def _spoken_number(words: str) -> int | None:
+    total, current = 0, 0
+    for word in re.split(r"[\s-]+", words.lower()):
+        if word in ("and", ""):
+            continue
+        if word in UNITS:
+            current += int(UNITS[word])
+        elif word in TEENS:
+            current += int(TEENS[word])
+        elif word in TENS:
+            current += int(TENS[word]) * 10
+        elif word in ORDINALS:
+            current += ORDINALS[word]
+        elif word == "hundred":
+            current = (current or 1) * 100
+        elif word == "thousand":
+            total, current = total + (current or 1) * 1000, 0
+        else:
+            return None
+    return total + current
+
+
+def _year(text: str | None) -> int | None:
+    if not text:
+        return None
+    text = text.strip("'").lower()
+    if text.isdigit():
+        value = int(text)
+        return value if len(text) == 4 else (1900 + value if value > 25 else 2000 + value)
+    words = text.split()
+    if words[0] in ("nineteen", "twenty") and len(words) > 1 and words[1] != "hundred":
+        rest = _spoken_number(" ".join(words[1:]))
+        return None if rest is None else int(TEENS.get(words[0], "20")) * 100 + rest
+    return _spoken_number(text.replace("hundred", "hundred"))
+
+
+def _day(text: str) -> int | None:
+    digits = re.match(r"\d+", text)
+    return int(digits.group()) if digits else _spoken_number(text)
+
+
+@dataclass(frozen=True)
+class DateMention:
+    start: int
+    end: int
+    day: int | None
+    month: int | None
+    year: int | None
+
+    @property
+    def iso(self) -> str:
+        return f"{self.year or '????'}-{self.month or 0:02d}-{self.day or 0:02d}"
+
+
+def find_dates(text: str) -> list[DateMention]:
+    """Every calendar date, written or spoken, with its parts where they can be read."""
+    dates: list[DateMention] = []
+    for pattern in _DATE_PATTERNS:
+        for m in pattern.finditer(text):
+            groups = m.groupdict()
+            raw_month = groups.get("month")
+            month = (
+                None if raw_month is None
+                else int(raw_month) if raw_month.isdigit() else MONTHS.get(raw_month.lower().rstrip("."))
+            )  # fmt: skip
+            day = _day(groups["day"]) if groups.get("day") else None
+            year = _year(groups.get("year"))
+            if month is not None and not 1 <= month <= 12 or day is not None and not 1 <= day <= 31:
+                continue
+            if raw_month and raw_month.lower() == "may" and day is None:
+                continue
+            dates.append(DateMention(m.start(), m.end(), day, month, year))
+    return dates
+
+
+def detect_dates_of_birth(text: str) -> list[Detection]:
+    """Dates said near 'born', 'date of birth', 'DOB' or 'birthday'."""
+    found = []
+    for date in find_dates(text):
+        before = text[max(0, date.start - 80) : date.start]
+        before = re.split(r"[?!]|\.\s", before)[-1]
+        after = text[date.end : date.end + 25]
+        if _DOB_CONTEXT.search(before) or re.match(r"[\s,]*(?:when|that)?\s*(?:I|she|he) was born", after):
+            found.append(Detection("DATE_OF_BIRTH", date.start, date.end, 0.85, date.iso))
+    return found
+
+
+# ── named GP surgeries, care homes, schools and employers ───────────────────
+
+PLACE_SUFFIXES = (
+    r"Surgery|Medical\s+Centre|Medical\s+Practice|Health\s+Centre|Group\s+Practice|Practice|"
+    r"Care\s+Home|Nursing\s+Home|Residential\s+Home|Care\s+Centre|Retirement\s+Village|"
+    r"Primary\s+School|Junior\s+School|Infant\s+School|High\s+School|Secondary\s+School|Academy|School|College"
+)
+_NAMED_PLACE = re.compile(
+    rf"\b(?:(?:St\.?|Saint)\s+)?(?:{_NAME_WORD}\s+){{1,4}}(?i:{PLACE_SUFFIXES})\b"
+)
+_EMPLOYER = re.compile(
+    rf"\b(?i:works|worked|working|work|job|employed)\s+(?i:at|for|by)\s+(?:the\s+)?((?:{_NAME_WORD}(?:\s+|$)){{1,3}})"
+)
+_NOT_A_NAME = frozenset({"The", "A", "My", "Our", "Her", "His", "Their", "Your", "This", "That", "I"})
+
+
+def detect_named_places(text: str) -> list[Detection]:
+    found: list[Detection] = []
+    for m in _NAMED_PLACE.finditer(text):
+        words = m.group().split()
+        start = m.start() + (len(words[0]) + 1 if words[0] in _NOT_A_NAME else 0)
+        if start < m.end() and len(text[start : m.end()].split()) >= 2:
+            found.append(Detection("ORGANISATION", start, m.end(), 0.7, text[start : m.end()]))
+    for m in _EMPLOYER.finditer(text):
+        value = m.group(1).rstrip()
+        if value.split()[0] not in _NOT_A_NAME:
+            found.append(Detection("ORGANISATION", m.start(1), m.start(1) + len(value), 0.6, value))
+    return found
+
+
+def detect_uk(text: str) -> list[Detection]:
+    """Everything the plain detectors find; overlaps are resolved by the redactor."""
+    return [
+        *detect_spoken_numbers(text),
+        *detect_emails(text),
+        *detect_addresses(text),
+        *detect_dates_of_birth(text),
+        *detect_named_places(text),
+    ]

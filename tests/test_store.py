@@ -1,0 +1,136 @@
+"""The store: migrations, SQLite pragmas, drafts with optimistic concurrency, autosave, audit chain."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from assistant.errors import ConflictError, StoreError
+from assistant.store import MIGRATIONS, Store
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(f"sqlite:///{tmp_path / 'r.db'}")
+
+
+def test_when_opened_then_every_migration_is_recorded_once(store: Store, tmp_path: Path) -> None:
+    assert store.applied_migrations() == sorted(name for name, _ in MIGRATIONS)
+    again = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    assert again.migrate() == []
+
+
+def test_when_sqlite_then_wal_and_foreign_keys_are_on(store: Store) -> None:
+    with store.tx() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_when_the_directory_is_missing_then_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="cannot open the store"):
+        Store(f"sqlite:///{tmp_path / 'missing' / 'deeper' / 'r.db'}")
+
+
+def test_when_a_transcript_is_saved_then_it_reads_back_with_segments(store: Store) -> None:
+    aid = store.create_assessment("REF-1", "sam", {"name": "Margaret Ellis"})
+    transcript = {
+        "model": "whisper-base",
+        "language": "en",
+        "duration": 12.0,
+        "warnings": [],
+        "segments": [
+            {"id": 0, "start": 0.0, "end": 4.0, "text": "Hello.", "speaker": "OT", "speaker_inferred": True},
+            {
+                "id": 1,
+                "start": 4.0,
+                "end": 9.0,
+                "text": "Hi there.",
+                "speaker": "client",
+                "speaker_inferred": True,
+                "avg_logprob": -0.2,
+            },
+        ],
+    }
+    tid = store.save_transcript(aid, transcript)
+    store.set_speaker(tid, 1, "other")
+    back = store.latest_transcript(aid)
+    assert back is not None
+    assert [s["text"] for s in back["segments"]] == ["Hello.", "Hi there."]
+    assert back["segments"][1]["speaker"] == "other" and back["segments"][1]["speaker_inferred"] is False
+    assert back["segments"][1]["avg_logprob"] == -0.2
+
+
+def test_when_two_people_save_from_the_same_version_then_the_second_gets_a_conflict(store: Store) -> None:
+    aid = store.create_assessment("REF-2", "sam", {})
+    did = store.create_draft(aid, "ot_initial_assessment", {"text": "v1"}, "sam")
+    assert store.save_version(did, {"text": "sam's edit"}, "sam", base_version=1) == 2
+    with pytest.raises(ConflictError, match="sam saved version 2"):
+        store.save_version(did, {"text": "jo's edit"}, "jo", base_version=1)
+    assert store.draft(did)["content"] == {"text": "sam's edit"}
+    assert [v["version"] for v in store.versions(did)] == [1, 2]
+
+
+def test_when_saves_race_in_threads_then_exactly_one_wins(store: Store) -> None:
+    aid = store.create_assessment("REF-3", "sam", {})
+    did = store.create_draft(aid, "ot_initial_assessment", {"text": "v1"}, "sam")
+    outcomes: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def save(who: str) -> None:
+        barrier.wait()
+        try:
+            store.save_version(did, {"text": who}, who, base_version=1)
+            outcomes.append("won")
+        except ConflictError:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=save, args=(f"user{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["conflict", "conflict", "conflict", "won"]
+    assert store.draft(did)["version"] == 2
+
+
+def test_when_signed_off_then_the_note_is_locked(store: Store) -> None:
+    aid = store.create_assessment("REF-4", "sam", {})
+    did = store.create_draft(aid, "ot_initial_assessment", {"text": "v1"}, "sam")
+    store.set_draft_status(did, "signed_off", signed_off_by="lee")
+    with pytest.raises(ConflictError, match="signed off and locked"):
+        store.save_version(did, {"text": "late edit"}, "sam", base_version=1)
+    assert store.draft(did)["signed_off_by"] == "lee"
+
+
+def test_when_the_process_dies_then_the_autosave_is_still_there(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    first = Store(url)
+    aid = first.create_assessment("REF-5", "sam", {})
+    did = first.create_draft(aid, "ot_initial_assessment", {"text": "v1"}, "sam")
+    first.autosave(did, "sam", 1, {"text": "half-typed sentence"})
+    first.engine.dispose()  # no clean shutdown beyond dropping the connections
+    reopened = Store(url)
+    saved = reopened.autosaved(did, "sam")
+    assert saved is not None and saved["content"] == {"text": "half-typed sentence"} and saved["base_version"] == 1
+
+
+def test_when_an_audit_row_is_edited_by_hand_then_verify_fails(store: Store) -> None:
+    for i in range(5):
+        store.audit("sam", "view", f"assessment-{i}", {"n": i})
+    assert store.verify_audit() == (True, 5, "")
+    with store.tx() as conn:
+        conn.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3"))
+    ok, _, problem = store.verify_audit()
+    assert not ok and "event 3" in problem
+
+
+def test_when_an_audit_row_is_deleted_then_verify_fails(store: Store) -> None:
+    for i in range(4):
+        store.audit("sam", "edit", f"draft-{i}")
+    with store.tx() as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE seq = 2"))
+    ok, _, problem = store.verify_audit()
+    assert not ok and "event 3" in problem
