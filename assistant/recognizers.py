@@ -36,16 +36,136 @@ __all__ = [
 
 # Outward-code areas that exist: a spelled-out "postcode" from any other letters is not one.
 POSTCODE_AREAS = frozenset(
-    "AB AL B BA BB BD BH BL BN BR BS BT CA CB CF CH CM CO CR CT CV CW DA DD DE DG DH DL DN DT DY "
-    "E EC EH EN EX FK FY G GL GU GY HA HD HG HP HR HS HU HX IG IM IP IV JE KA KT KW KY L LA LD LE "
-    "LL LN LS LU M ME MK ML N NE NG NN NP NR NW OL OX PA PE PH PL PO PR RG RH RM S SA SE SG SK SL "
-    "SM SN SO SP SR SS ST SW SY TA TD TF TN TQ TR TS TW UB W WA WC WD WF WN WR WS WV YO ZE".split()
+    [
+        "AB",
+        "AL",
+        "B",
+        "BA",
+        "BB",
+        "BD",
+        "BH",
+        "BL",
+        "BN",
+        "BR",
+        "BS",
+        "BT",
+        "CA",
+        "CB",
+        "CF",
+        "CH",
+        "CM",
+        "CO",
+        "CR",
+        "CT",
+        "CV",
+        "CW",
+        "DA",
+        "DD",
+        "DE",
+        "DG",
+        "DH",
+        "DL",
+        "DN",
+        "DT",
+        "DY",
+        "E",
+        "EC",
+        "EH",
+        "EN",
+        "EX",
+        "FK",
+        "FY",
+        "G",
+        "GL",
+        "GU",
+        "GY",
+        "HA",
+        "HD",
+        "HG",
+        "HP",
+        "HR",
+        "HS",
+        "HU",
+        "HX",
+        "IG",
+        "IM",
+        "IP",
+        "IV",
+        "JE",
+        "KA",
+        "KT",
+        "KW",
+        "KY",
+        "L",
+        "LA",
+        "LD",
+        "LE",
+        "LL",
+        "LN",
+        "LS",
+        "LU",
+        "M",
+        "ME",
+        "MK",
+        "ML",
+        "N",
+        "NE",
+        "NG",
+        "NN",
+        "NP",
+        "NR",
+        "NW",
+        "OL",
+        "OX",
+        "PA",
+        "PE",
+        "PH",
+        "PL",
+        "PO",
+        "PR",
+        "RG",
+        "RH",
+        "RM",
+        "S",
+        "SA",
+        "SE",
+        "SG",
+        "SK",
+        "SL",
+        "SM",
+        "SN",
+        "SO",
+        "SP",
+        "SR",
+        "SS",
+        "ST",
+        "SW",
+        "SY",
+        "TA",
+        "TD",
+        "TF",
+        "TN",
+        "TQ",
+        "TR",
+        "TS",
+        "TW",
+        "UB",
+        "W",
+        "WA",
+        "WC",
+        "WD",
+        "WF",
+        "WN",
+        "WR",
+        "WS",
+        "WV",
+        "YO",
+        "ZE",
+    ]
 )
 POSTCODE_SHAPE = re.compile(r"^([A-Z]{1,2})([0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
 UK_POSTCODE = r"\b(?:[A-Z]{1,2}[0-9][A-Z0-9]?)\s?[0-9][A-Z]{2}\b"
-UK_PHONE = (
-    r"(?<![\d+])(?:(?:\+|00)\s?44\s?(?:\(0\)\s?)?|\(?0)\d(?:[ \-.)]{0,2}\d){8,9}(?!\d)"
-)
+UK_PHONE = r"(?<![\d+])(?:(?:\+|00)\s?44\s?(?:\(0\)\s?)?|\(?0)\d(?:[ \-.)]{0,2}\d){8,9}(?!\d)"
 NHS_NUMBER = r"(?<!\d)\d{3}[\s-]?\d{3}[\s-]?\d{4}(?!\d)"
 EMAIL = r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"
 
@@ -99,7 +219,7 @@ class NhsNumberRecognizer(PatternRecognizer):
         )
 
     def validate_result(self, pattern_text: str) -> bool | None:
-        return True if nhs_checksum_ok(pattern_text) else False
+        return nhs_checksum_ok(pattern_text)
 
 
 class UkPhoneRecognizer(PatternRecognizer):
@@ -231,9 +351,8 @@ def _number_detections(run: list[Piece]) -> list[Detection]:
                 best = Detection("NHS_NUMBER", start, end, 0.9, joined)
             elif phone_digits_ok(joined):
                 best = Detection("PHONE", start, end, 0.85, "0" + joined[2:] if joined.startswith("44") else joined)
-            elif len(joined) >= 8:
-                if best is None or best.type == "ID_NUMBER":
-                    best = Detection("ID_NUMBER", start, end, 0.5, joined)
+            elif len(joined) >= 8 and (best is None or best.type == "ID_NUMBER"):
+                best = Detection("ID_NUMBER", start, end, 0.5, joined)
         if best is not None:
             found.append(best)
             i = next(k for k, p in enumerate(run) if p.end == best.end) + 1
@@ -261,20 +380,37 @@ def _postcode_detections(run: list[Piece]) -> list[Detection]:
     return found
 
 
+NINO_SHAPE = re.compile(r"^[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]$")
+
+
+def _nino_detections(run: list[Piece]) -> list[Detection]:
+    for i in range(len(run)):
+        for j in range(i + 1, min(len(run), i + 12)):
+            joined = "".join(p.text for p in run[i : j + 1])
+            if NINO_SHAPE.match(joined):
+                return [Detection("NINO", run[i].start, run[j].end, 0.85, joined)]
+    return []
+
+
 def detect_spoken_numbers(text: str) -> list[Detection]:
-    """Phone numbers, NHS numbers and postcodes said or spelled out, digits or words."""
+    """Phone numbers, NHS numbers, postcodes and NI numbers said or spelled out, digits or words."""
     found: list[Detection] = []
     for run in spoken_sequences(text):
-        found += _number_detections(run)
+        for d in _number_detections(run):
+            plus = re.search(r"(?:\bplus|\+)\s*$", text[: d.start], re.IGNORECASE)
+            found.append(Detection(d.type, plus.start(), d.end, d.score, d.value) if plus else d)
         found += _postcode_detections(run)
+        found += _nino_detections(run)
     return found
 
 
 # ── e-mail, written and spoken ──────────────────────────────────────────────
 
 _WORD = r"[A-Za-z0-9][\w'-]*"
+_NUMBER_WORD = "|".join([*UNITS, *TEENS, *TENS])
 _SPOKEN_EMAIL = re.compile(
-    rf"\b{_WORD}(?:\s*(?:\.|\bdot\b|\bunderscore\b|\bdash\b|\bhyphen\b|_)\s*{_WORD}){{0,3}}"
+    rf"\b{_WORD}(?:\s*(?:\.|\bdot\b|\bunderscore\b|\bdash\b|\bhyphen\b|_)\s*{_WORD}"
+    rf"|\s+(?:{_NUMBER_WORD})\b){{0,5}}"
     rf"\s+(?:at|@)\s+{_WORD}(?:\s*(?:\.|\bdot\b)\s*{_WORD}){{0,3}}\s*(?:\.|\bdot\b)\s*"
     r"(?:com|co\.uk|uk|org|net|gov|nhs|ac|ie|info|me|io)\b",
     re.IGNORECASE,
@@ -313,9 +449,7 @@ _STREET_BY_CONTEXT = re.compile(
 
 def detect_addresses(text: str) -> list[Detection]:
     found = [Detection("ADDRESS", m.start(), m.end(), 0.8, m.group()) for m in _STREET_ADDRESS.finditer(text)]
-    found += [
-        Detection("ADDRESS", m.start(1), m.end(1), 0.6, m.group(1)) for m in _STREET_BY_CONTEXT.finditer(text)
-    ]
+    found += [Detection("ADDRESS", m.start(1), m.end(1), 0.6, m.group(1)) for m in _STREET_BY_CONTEXT.finditer(text)]
     return [d for d in found if not d.value.lower().startswith(("the ",))]
 
 
@@ -344,12 +478,21 @@ _YEAR_WORDS = (
     rf"(?:nineteen|two\s+thousand(?:\s+and)?|twenty)(?:\s+(?:hundred|oh\s+(?:{'|'.join(UNITS)})|"
     rf"(?:{'|'.join(TENS)})(?:[\s-](?:{'|'.join(UNITS)}))?|{'|'.join(TEENS)}|{'|'.join(UNITS)}))?"
 )
-_YEAR = rf"(?P<year>\d{{4}}|'?\d{{2}}\b|{_YEAR_WORDS})"
+_TWO_DIGIT_WORDS = rf"(?:(?:{'|'.join(TENS)})(?:[\s-](?:{'|'.join(UNITS)}))?)"
+_YEAR = rf"(?P<year>\d{{4}}|'?\d{{2}}\b|{_YEAR_WORDS}|{_TWO_DIGIT_WORDS})"
+HOLIDAYS = {"new year's day": (1, 1), "christmas day": (25, 12), "christmas eve": (24, 12), "boxing day": (26, 12)}
+_CARDINAL_DAY = rf"(?:(?:twenty|thirty)[\s-](?:{'|'.join(UNITS)})|{'|'.join(TEENS)}|twenty|thirty|{'|'.join(UNITS)})"
+_MONTH_NUMBER = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
 _DATE_PATTERNS = [
     re.compile(r"\b(?P<day>\d{1,2})[/.\-](?P<month>\d{1,2})[/.\-](?P<year>\d{4}|\d{2})\b"),
     re.compile(rf"\b(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?", re.IGNORECASE),
     re.compile(rf"\b{_MONTH}\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?", re.IGNORECASE),
     re.compile(rf"\bborn\s+in\s+(?:{_MONTH}\s+)?{_YEAR}", re.IGNORECASE),
+    re.compile(rf"\b(?P<holiday>{'|'.join(HOLIDAYS)})(?:,?\s+{_YEAR})?", re.IGNORECASE),
+    re.compile(rf"\b(?P<day>{_CARDINAL_DAY})\s+(?P<month>{_MONTH_NUMBER})\s+(?P<year>{_YEAR_WORDS})\b", re.IGNORECASE),
+    re.compile(
+        rf"\b(?P<year>(?:19|20)\d{{2}}|nineteen\s+(?:{_TWO_DIGIT_WORDS}|{'|'.join(TEENS)}|hundred))\b", re.IGNORECASE
+    ),
 ]
 _DOB_CONTEXT = re.compile(r"\b(?:born|birth|birthday|d\.?\s?o\.?\s?b\b|dob)", re.IGNORECASE)
 
@@ -380,14 +523,14 @@ def _year(text: str | None) -> int | None:
     if not text:
         return None
     text = text.strip("'").lower()
-    if text.isdigit():
-        value = int(text)
-        return value if len(text) == 4 else (1900 + value if value > 25 else 2000 + value)
     words = text.split()
     if words[0] in ("nineteen", "twenty") and len(words) > 1 and words[1] != "hundred":
         rest = _spoken_number(" ".join(words[1:]))
         return None if rest is None else int(TEENS.get(words[0], "20")) * 100 + rest
-    return _spoken_number(text.replace("hundred", "hundred"))
+    value = int(text) if text.isdigit() else _spoken_number(text)
+    if value is not None and value < 100:
+        return 1900 + value if value > 25 else 2000 + value
+    return value
 
 
 def _day(text: str) -> int | None:
@@ -417,11 +560,14 @@ def find_dates(text: str) -> list[DateMention]:
             raw_month = groups.get("month")
             month = (
                 None if raw_month is None
-                else int(raw_month) if raw_month.isdigit() else MONTHS.get(raw_month.lower().rstrip("."))
+                else int(raw_month) if raw_month.isdigit()
+                else MONTHS.get(raw_month.lower().rstrip("."), _spoken_number(raw_month))
             )  # fmt: skip
             day = _day(groups["day"]) if groups.get("day") else None
+            if groups.get("holiday"):
+                day, month = HOLIDAYS[re.sub(r"['’]", "'", groups["holiday"].lower())]
             year = _year(groups.get("year"))
-            if month is not None and not 1 <= month <= 12 or day is not None and not 1 <= day <= 31:
+            if (month is not None and not 1 <= month <= 12) or (day is not None and not 1 <= day <= 31):
                 continue
             if raw_month and raw_month.lower() == "may" and day is None:
                 continue
@@ -433,8 +579,7 @@ def detect_dates_of_birth(text: str) -> list[Detection]:
     """Dates said near 'born', 'date of birth', 'DOB' or 'birthday'."""
     found = []
     for date in find_dates(text):
-        before = text[max(0, date.start - 80) : date.start]
-        before = re.split(r"[?!]|\.\s", before)[-1]
+        before = text[max(0, date.start - 100) : date.end]
         after = text[date.end : date.end + 25]
         if _DOB_CONTEXT.search(before) or re.match(r"[\s,]*(?:when|that)?\s*(?:I|she|he) was born", after):
             found.append(Detection("DATE_OF_BIRTH", date.start, date.end, 0.85, date.iso))
@@ -446,15 +591,33 @@ def detect_dates_of_birth(text: str) -> list[Detection]:
 PLACE_SUFFIXES = (
     r"Surgery|Medical\s+Centre|Medical\s+Practice|Health\s+Centre|Group\s+Practice|Practice|"
     r"Care\s+Home|Nursing\s+Home|Residential\s+Home|Care\s+Centre|Retirement\s+Village|"
-    r"Primary\s+School|Junior\s+School|Infant\s+School|High\s+School|Secondary\s+School|Academy|School|College"
+    r"Primary\s+School|Junior\s+School|Infant\s+School|High\s+School|Secondary\s+School|Academy|School|College|Institute|University"
 )
-_NAMED_PLACE = re.compile(
-    rf"\b(?:(?:St\.?|Saint)\s+)?(?:{_NAME_WORD}\s+){{1,4}}(?i:{PLACE_SUFFIXES})\b"
-)
+_NAMED_PLACE = re.compile(rf"\b(?:(?:St\.?|Saint)\s+)?(?:{_NAME_WORD}\s+){{1,4}}(?i:{PLACE_SUFFIXES})\b")
 _EMPLOYER = re.compile(
-    rf"\b(?i:works|worked|working|work|job|employed)\s+(?i:at|for|by)\s+(?:the\s+)?((?:{_NAME_WORD}(?:\s+|$)){{1,3}})"
+    rf"\b(?i:works|worked|working|work|job|employed|driver|nurse|teacher|cleaner|volunteer|manager|assistant)"
+    rf"\s+(?i:at|for|by)\s+(?:the\s+)?({_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})"
 )
-_NOT_A_NAME = frozenset({"The", "A", "My", "Our", "Her", "His", "Their", "Your", "This", "That", "I"})
+_NOT_A_NAME = frozenset(
+    {
+        "The",
+        "A",
+        "My",
+        "Our",
+        "Her",
+        "His",
+        "Their",
+        "Your",
+        "This",
+        "That",
+        "I",
+        "Which",
+        "What",
+        "Any",
+        "Local",
+        "Every",
+    }
+)
 
 
 def detect_named_places(text: str) -> list[Detection]:
@@ -462,12 +625,152 @@ def detect_named_places(text: str) -> list[Detection]:
     for m in _NAMED_PLACE.finditer(text):
         words = m.group().split()
         start = m.start() + (len(words[0]) + 1 if words[0] in _NOT_A_NAME else 0)
-        if start < m.end() and len(text[start : m.end()].split()) >= 2:
+        value = text[start : m.end()]
+        if start < m.end() and len(value.split()) >= 2 and not value.startswith("Women"):
             found.append(Detection("ORGANISATION", start, m.end(), 0.7, text[start : m.end()]))
     for m in _EMPLOYER.finditer(text):
         value = m.group(1).rstrip()
         if value.split()[0] not in _NOT_A_NAME:
             found.append(Detection("ORGANISATION", m.start(1), m.start(1) + len(value), 0.6, value))
+    return found
+
+
+_NAME = r"[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)?"
+_TITLED = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Doctor|Mister|Nurse|Sister)\.?\s+({_NAME})")
+_RELATION = re.compile(
+    rf"\b(?i:son|daughter|husband|wife|partner|mate|friend|sister|brother|mum|mother|dad|father|carer|"
+    rf"neighbour|lad|nephew|niece|grandson|granddaughter|key\s+worker|support\s+worker)"
+    rf"(?:\s+(?:is|was|called))?,?\s+({_NAME}(?:\s+{_NAME})?)"
+)
+_ADDRESSED = re.compile(
+    rf"\b(?:Hi|Hello|Morning|Afternoon|Evening|Thanks|Bye|Call\s+me|I'm|I\s+am|is\s+it|must\s+be|"
+    rf"this\s+is|Is|with)\s*,?\s+({_NAME}(?:\s+{_NAME})?)(?=[\s,.?!]|$)"
+)
+# Capitalised words that follow those cues but are not names.
+NOT_NAMES = frozenset(
+    [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+        "OT",
+        "NHS",
+        "GP",
+        "Mum",
+        "Dad",
+        "Email",
+        "The",
+        "It",
+        "There",
+        "That",
+        "This",
+        "Yes",
+        "No",
+        "Okay",
+        "Sorry",
+        "Great",
+        "Lovely",
+        "Fine",
+        "Good",
+        "Thanks",
+        "Thank",
+        "Please",
+        "Here",
+        "Still",
+        "Just",
+        "Not",
+    ]
+)
+# Places, services and words spaCy's small model tags as PERSON that the note needs.
+UK_PLACES = frozenset(
+    [
+        "Basildon",
+        "Billericay",
+        "Braintree",
+        "Brentwood",
+        "Burnham",
+        "Canvey",
+        "Chelmsford",
+        "Clacton",
+        "Clacton-on-Sea",
+        "Colchester",
+        "Dunmow",
+        "Epping",
+        "Frinton",
+        "Halstead",
+        "Harlow",
+        "Harwich",
+        "Loughton",
+        "Maldon",
+        "Rayleigh",
+        "Rochford",
+        "Saffron",
+        "Walden",
+        "Southend",
+        "Southend-on-Sea",
+        "Tiptree",
+        "Waltham",
+        "Wickford",
+        "Witham",
+        "Writtle",
+        "Ipswich",
+        "Norwich",
+        "Cambridge",
+        "London",
+        "Derby",
+        "Leeds",
+        "York",
+        "Hull",
+        "Bath",
+        "Wells",
+        "Reading",
+        "Luton",
+        "Sheffield",
+        "Manchester",
+        "Liverpool",
+        "Bristol",
+        "Leicester",
+        "Nottingham",
+        "Birmingham",
+        "Coventry",
+        "Oxford",
+        "Essex",
+        "Suffolk",
+        "Kent",
+        "Hylands",
+        "Lexden",
+        "Highwoods",
+        "Garons",
+    ]
+)
+
+
+def detect_names_by_cue(text: str) -> list[Detection]:
+    """Names after a title, a relation ("my daughter Carol") or a greeting ("Hi Will,")."""
+    found: list[Detection] = []
+    for pattern, score in ((_TITLED, 0.8), (_RELATION, 0.75), (_ADDRESSED, 0.6)):
+        for m in pattern.finditer(text):
+            words = m.group(1).split()
+            while words and (words[-1] in NOT_NAMES or words[-1] in UK_PLACES):
+                words.pop()
+            if words and words[0] not in NOT_NAMES and (pattern is not _ADDRESSED or words[0] not in UK_PLACES):
+                value = " ".join(words)
+                found.append(Detection("PERSON", m.start(1), m.start(1) + len(value), score, value))
     return found
 
 
@@ -479,4 +782,5 @@ def detect_uk(text: str) -> list[Detection]:
         *detect_addresses(text),
         *detect_dates_of_birth(text),
         *detect_named_places(text),
+        *detect_names_by_cue(text),
     ]

@@ -27,6 +27,7 @@ from rapidfuzz import fuzz
 
 from assistant.errors import EgressBlocked
 from assistant.recognizers import (
+    UK_PLACES,
     Detection,
     detect_uk,
     find_dates,
@@ -116,9 +117,7 @@ FUZZY_NAME_SCORE = 85.0
 class Redactor(Protocol):
     def find(self, text: str, known: Sequence[str] = ()) -> list[Finding]: ...
 
-    def redact(
-        self, text: str, known: Sequence[str] = (), pseudonyms: Pseudonyms | None = None
-    ) -> Redaction: ...
+    def redact(self, text: str, known: Sequence[str] = (), pseudonyms: Pseudonyms | None = None) -> Redaction: ...
 
 
 # ── pseudonyms ──────────────────────────────────────────────────────────────
@@ -136,8 +135,7 @@ def _same_person(a: Sequence[str], b: Sequence[str]) -> bool:
     if not short:
         return False
     return all(
-        any(s == w or (min(len(s), len(w)) >= 4 and fuzz.ratio(s, w) >= FUZZY_NAME_SCORE) for w in long_)
-        for s in short
+        any(s == w or (min(len(s), len(w)) >= 4 and fuzz.ratio(s, w) >= FUZZY_NAME_SCORE) for w in long_) for s in short
     )
 
 
@@ -195,9 +193,7 @@ class Pseudonyms:
 
 def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
     """Keep the most specific, then highest-scoring, then longest finding where spans overlap."""
-    ranked = sorted(
-        findings, key=lambda f: (-SPECIFICITY.get(f.type, 0), -f.score, -(f.end - f.start), f.start)
-    )
+    ranked = sorted(findings, key=lambda f: (-SPECIFICITY.get(f.type, 0), -f.score, -(f.end - f.start), f.start))
     kept: list[Finding] = []
     for finding in ranked:
         if all(finding.end <= k.start or finding.start >= k.end for k in kept):
@@ -217,9 +213,9 @@ class KnownMatch:
 
 
 def _loose(term: str) -> str:
-    """A regex for a literal that tolerates any spacing and a possessive."""
+    """A regex for a literal in any spacing; a possessive 's stays outside the span."""
     body = r"\s*".join(re.escape(ch) for ch in term if not ch.isspace())
-    return r"(?<![\w])" + body + r"(?:['’]s)?(?![\w])"
+    return r"(?<![\w])" + body + r"(?![\w])"
 
 
 class KnownIdentifiers:
@@ -264,9 +260,13 @@ class KnownIdentifiers:
 
     def _add_address(self, value: str) -> None:
         """Street lines and postcodes are redacted; a town on its own stays for signposting."""
-        for part in (p.strip() for p in re.split(r"[,\n]", value)):
+        parts = [p.strip() for p in re.split(r"[,\n]", value) if p.strip()]
+        numbered = next((i for i, p in enumerate(parts) if any(ch.isdigit() for ch in p)), 0)
+        for index, part in enumerate(parts):
             compact = part.replace(" ", "").upper()
-            if postcode_ok(compact):
+            if index < numbered:  # a house or home name before the street line
+                self.literals.append(("ADDRESS", part, value))
+            elif postcode_ok(compact):
                 self.postcodes[compact] = value
             elif any(ch.isdigit() for ch in part):
                 self.literals.append(("ADDRESS", part, value))
@@ -308,9 +308,12 @@ class KnownIdentifiers:
             long_parts = [p.lower() for p in parts if len(p) >= 4]
             if not long_parts:
                 continue
-            for m in re.finditer(r"\b[A-Z][a-z]{3,}(?:['’]s)?\b" if cased else r"\b[a-z]{4,}\b", text):
+            for m in re.finditer(r"\b[A-Z][a-z]{2,}\b" if cased else r"\b[a-z]{3,}\b", text):
                 word = re.sub(r"['’]s$", "", m.group()).lower()
-                if any(fuzz.ratio(word, p) >= FUZZY_NAME_SCORE for p in long_parts):
+                if any(
+                    fuzz.ratio(word, p) >= FUZZY_NAME_SCORE or (len(p) >= 5 and len(word) >= 3 and p.startswith(word))
+                    for p in long_parts
+                ):
                     found.append(KnownMatch("PERSON", m.start(), m.end(), full))
         return found
 
@@ -319,6 +322,14 @@ def known_spans(text: str, known: Sequence[str]) -> list[tuple[int, int]]:
     """Every occurrence of a known identifier, its parts (first name, surname), possessives and misspellings."""
     identifiers = KnownIdentifiers(known)
     return sorted({(k.start, k.end) for k in identifiers.find(text, detect_uk(text))})
+
+
+def _widen(match: KnownMatch, findings: Sequence[Finding]) -> KnownMatch:
+    """'twenty two Baddow Road' said in full covers the known '22 Baddow Road' matched as 'Baddow Road'."""
+    for f in findings:
+        if f.type == match.type and f.start < match.end and f.end > match.start:
+            match = KnownMatch(match.type, min(f.start, match.start), max(f.end, match.end), match.identity)
+    return match
 
 
 def _merge_known(matches: Sequence[KnownMatch]) -> list[KnownMatch]:
@@ -353,9 +364,13 @@ def build_nlp_engine() -> Any:
     """spaCy's small English model, passed explicitly so Presidio never downloads one."""
     from presidio_analyzer.nlp_engine import NlpEngineProvider
 
-    return NlpEngineProvider(
+    engine = NlpEngineProvider(
         nlp_configuration={"nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": SPACY_MODEL}]}
     ).create_engine()
+    nlp = engine.nlp["en"]  # type: ignore[attr-defined]
+    if "parser" in nlp.pipe_names:  # Presidio reads tokens, lemmas and entities only; the parser is a third of the time
+        nlp.remove_pipe("parser")
+    return engine
 
 
 class PresidioRedactor:
@@ -399,7 +414,9 @@ class PresidioRedactor:
                 if kind == "PERSON" and not _plausible_name(chunk[r.start : r.end]):
                     continue
                 findings.append(
-                    Finding(type=kind, start=offset + r.start, end=offset + r.end, score=round(r.score, 3), placeholder="")
+                    Finding(
+                        type=kind, start=offset + r.start, end=offset + r.end, score=round(r.score, 3), placeholder=""
+                    )
                 )
         return findings
 
@@ -409,8 +426,12 @@ class PresidioRedactor:
         found = self._presidio(text) + [
             Finding(type=d.type, start=d.start, end=d.end, score=d.score, placeholder="") for d in detections
         ]
+        found += _repeat_mentions(text, found)
         matches = _merge_known(KnownIdentifiers(known).find(text, detections)) if known else []
-        first = [(Finding(type=k.type, start=k.start, end=k.end, score=1.0, placeholder=""), k.identity) for k in matches]
+        matches = [_widen(k, found) for k in matches]
+        first = [
+            (Finding(type=k.type, start=k.start, end=k.end, score=1.0, placeholder=""), k.identity) for k in matches
+        ]
         rest = [
             (f, text[f.start : f.end])
             for f in resolve_overlaps(found)
@@ -421,15 +442,15 @@ class PresidioRedactor:
     def find(self, text: str, known: Sequence[str] = ()) -> list[Finding]:
         return [finding for finding, _ in self._find(text, known)]
 
-    def redact(
-        self, text: str, known: Sequence[str] = (), pseudonyms: Pseudonyms | None = None
-    ) -> Redaction:
+    def redact(self, text: str, known: Sequence[str] = (), pseudonyms: Pseudonyms | None = None) -> Redaction:
         pseudonyms = pseudonyms if pseudonyms is not None else Pseudonyms()
         pieces: list[str] = []
         cursor = 0
         out: list[Finding] = []
-        for finding, identity in self._find(text, known):
-            tag = pseudonyms.placeholder(finding.type, identity)
+        found = self._find(text, known)
+        fullest = _fullest_names([identity for finding, identity in found if finding.type == "PERSON"])
+        for finding, identity in found:
+            tag = pseudonyms.placeholder(finding.type, fullest.get(identity, identity))
             pieces += [text[cursor : finding.start], tag]
             cursor = finding.end
             out.append(finding.model_copy(update={"placeholder": tag}))
@@ -437,17 +458,82 @@ class PresidioRedactor:
         return Redaction(text="".join(pieces), entities=out, mapping=dict(pseudonyms.mapping))
 
 
+def _repeat_mentions(text: str, findings: Sequence[Finding]) -> list[Finding]:
+    """A name found once is a name everywhere in the text: 'Will' after 'my husband Will'."""
+    names = {
+        word
+        for f in findings
+        if f.type == "PERSON"
+        for word in re.findall(r"[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)?", text[f.start : f.end])
+        if word.lower() not in TITLES and word not in UK_PLACES
+    }
+    if not names:
+        return []
+    pattern = r"\b(?:" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")\b"
+    return [
+        Finding(type="PERSON", start=m.start(), end=m.end(), score=0.6, placeholder="")
+        for m in re.finditer(pattern, text)
+    ]
+
+
+def _fullest_names(names: Sequence[str]) -> dict[str, str]:
+    """Map each name to the longest name in the text it is part of: "Mrs Ellis" -> "Margaret Ellis"."""
+    tokens = {name: _name_tokens(name) for name in names}
+    by_length = sorted(tokens, key=lambda n: -len(tokens[n]))
+    return {
+        name: next((other for other in by_length if _same_person(tokens[name], tokens[other])), name) for name in tokens
+    }
+
+
 # Words spaCy's small model tags as PERSON that signposting and the note need.
 NOT_NAMES = frozenset(
-    """monday tuesday wednesday thursday friday saturday sunday january february march april june july
-    august september october november december ot nhs gp physio zumba pilates tai chi yoga boccia
-    parkinson parkinson's alzheimer's crohn's covid""".split()
+    [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "ot",
+        "nhs",
+        "gp",
+        "physio",
+        "zumba",
+        "pilates",
+        "tai",
+        "chi",
+        "yoga",
+        "boccia",
+        "parkinson",
+        "parkinson's",
+        "alzheimer's",
+        "crohn's",
+        "covid",
+        "mum",
+        "dad",
+        "email",
+    ]
 )
 
 
 def _plausible_name(span: str) -> bool:
-    words = span.lower().split()
-    return bool(words) and not all(w.strip(".,'’") in NOT_NAMES for w in words) and not PLACEHOLDER.search(span)
+    """spaCy's small model calls towns, days and lower-case words names; a name has a capital."""
+    words = span.split()
+    if not words or PLACEHOLDER.search(span) or not any(w[0].isupper() for w in words):
+        return False
+    return not all(w.strip(".,'’").lower() in NOT_NAMES or w.strip(".,'’") in UK_PLACES for w in words)
 
 
 # ── the egress guard ────────────────────────────────────────────────────────

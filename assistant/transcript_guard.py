@@ -1,0 +1,171 @@
+"""No invented text: drop what Whisper makes up on silence, flag what it is unsure of.
+
+Whisper was trained on subtitled video, so on silence or noise it can produce
+"Thank you for watching" or "Subtitles by the Amara.org community", and it can
+fall into loops that repeat one phrase. :func:`guard_segments` drops the known
+phrases, collapses loops, and flags segments whose own figures (average log
+probability, no-speech probability, compression ratio, the probability of any
+word holding a digit) say the OT should check them against the audio.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from assistant.records import Segment
+
+__all__ = [
+    "GuardReport",
+    "guard_segments",
+    "is_known_hallucination",
+    "low_confidence_reason",
+    "repetition_loop",
+]
+
+# Whole-segment phrases that are Whisper's, not the speaker's, wherever they appear.
+ALWAYS_INVENTED = [
+    r"thanks? (you )?(so much |very much )?for watching.*",
+    r"(please )?(like (and|&) )?subscribe.*",
+    r"don'?t forget to (like|subscribe).*",
+    r"subtitles?( created| provided)? by.*",
+    r"(transcri|caption|translat)\w*( created| provided)? by.*",
+    r".*amara\.?org.*",
+    r".*www\.\S+.*",
+    r"see you (in the )?next (video|time).*",
+    r"\W*[\[(]?\s*(music|applause|laughter|silence|blank[_ ]audio|no speech|inaudible)\s*[\])]?\W*",
+]
+# Short phrases a person does say, but which Whisper also produces on silence:
+# dropped only when the segment's own figures say there was probably no speech.
+INVENTED_ON_SILENCE = [r"thank you( very much| so much)?", r"thanks", r"you", r"bye( bye)?", r"okay", r"so", r"oh"]
+_ALWAYS = re.compile("|".join(f"(?:{p})" for p in ALWAYS_INVENTED))
+_ON_SILENCE = re.compile("|".join(f"(?:{p})" for p in INVENTED_ON_SILENCE))
+
+LOGPROB_FLOOR = -1.0  # Whisper's own threshold for a failed decode
+NO_SPEECH_CEILING = 0.6
+COMPRESSION_CEILING = 2.4  # above this the text repeats itself
+DIGIT_WORD_FLOOR = 0.5  # a number word Whisper gave less than even odds
+SILENCE_NO_SPEECH = 0.4
+SILENCE_LOGPROB = -0.7
+LOOP_LOGPROB = -0.5
+LOOP_COMPRESSION = 2.0
+
+
+def _plain(text: str) -> str:
+    """Lower case, single spaces, no outer punctuation: how phrases are compared."""
+    text = re.sub(r"\s+", " ", text.lower()).strip()
+    return text.strip(" .,!?;:-\"'…♪")
+
+
+def is_known_hallucination(segment: Segment) -> bool:
+    """True when the whole segment is a phrase Whisper is known to invent on silence."""
+    text = _plain(segment.text)
+    if not text or _ALWAYS.fullmatch(text):
+        return True
+    if _ON_SILENCE.fullmatch(text):
+        no_speech = segment.no_speech_prob or 0.0
+        logprob = segment.avg_logprob if segment.avg_logprob is not None else 0.0
+        return no_speech >= SILENCE_NO_SPEECH or logprob < SILENCE_LOGPROB
+    return False
+
+
+def repetition_loop(text: str, min_repeats: int = 4, min_words: int = 8) -> str | None:
+    """The text with a decoding loop collapsed to one pass, or None when there is no loop.
+
+    A loop is a run of 1-8 words said ``min_repeats`` or more times in a row and
+    covering at least ``min_words`` words ("no, no, no, no" is speech; the same
+    sentence five times over is not).
+    """
+    words = text.split()
+    keys = [_plain(w) for w in words]
+    for size in range(1, 9):
+        for begin in range(len(words) - size * min_repeats + 1):
+            gram = keys[begin : begin + size]
+            repeats = 1
+            while keys[begin + repeats * size : begin + (repeats + 1) * size] == gram:
+                repeats += 1
+            if repeats >= min_repeats and repeats * size >= min_words:
+                kept = words[: begin + size] + words[begin + repeats * size :]
+                return repetition_loop(" ".join(kept), min_repeats, min_words) or " ".join(kept)
+    return None
+
+
+def low_confidence_reason(segment: Segment) -> str | None:
+    """Why the OT should check this segment against the audio, or None."""
+    reasons: list[str] = []
+    if segment.avg_logprob is not None and segment.avg_logprob < LOGPROB_FLOOR:
+        reasons.append(f"low average log-probability {segment.avg_logprob:.2f}")
+    if segment.no_speech_prob is not None and segment.no_speech_prob > NO_SPEECH_CEILING:
+        reasons.append(f"may be no speech ({segment.no_speech_prob:.0%})")
+    if segment.compression_ratio is not None and segment.compression_ratio > COMPRESSION_CEILING:
+        reasons.append(f"repetitive text (compression {segment.compression_ratio:.1f})")
+    unsure = [w.text.strip() for w in segment.words or [] if re.search(r"\d", w.text)
+              and w.probability < DIGIT_WORD_FLOOR]
+    if unsure:
+        reasons.append("unsure of the number(s) " + ", ".join(unsure))
+    return "; ".join(reasons) or None
+
+
+def _weak(segment: Segment) -> bool:
+    """Figures that go with a decoding loop rather than with clear speech."""
+    return (
+        (segment.avg_logprob is not None and segment.avg_logprob < LOOP_LOGPROB)
+        or (segment.compression_ratio is not None and segment.compression_ratio > LOOP_COMPRESSION)
+        or (segment.no_speech_prob is not None and segment.no_speech_prob > SILENCE_NO_SPEECH)
+    )
+
+
+@dataclass
+class GuardReport:
+    kept: list[Segment]
+    dropped: list[tuple[Segment, str]] = field(default_factory=list)
+    collapsed: int = 0
+
+    def warnings(self) -> list[str]:
+        notes: list[str] = []
+        if self.dropped:
+            shown = "; ".join(f"'{s.text}' at {s.start:.0f}s ({why})" for s, why in self.dropped[:3])
+            more = f" and {len(self.dropped) - 3} more" if len(self.dropped) > 3 else ""
+            notes.append(f"{len(self.dropped)} segment(s) left out as text Whisper invents: {shown}{more}")
+        if self.collapsed:
+            notes.append(f"{self.collapsed} repeated phrase loop(s) cut to one pass; check those segments")
+        flagged = sum(s.low_confidence for s in self.kept)
+        if flagged:
+            notes.append(f"{flagged} segment(s) flagged as low confidence: check them against the audio")
+        return notes
+
+
+def guard_segments(segments: Sequence[Segment]) -> GuardReport:
+    """Drop invented segments and repeats, collapse loops, flag low confidence; ids are renumbered."""
+    report = GuardReport(kept=[])
+    run_text, run_length = "", 0
+    for segment in segments:
+        if is_known_hallucination(segment):
+            report.dropped.append((segment, "a phrase Whisper invents on silence"))
+            continue
+        text = _plain(segment.text)
+        run_length = run_length + 1 if text == run_text else 1
+        run_text = text
+        # The same sentence again and again with weak figures is a loop; a short "yes" twice, or an
+        # OT repeating a question clearly, is speech: kept, but flagged for the OT to check.
+        repeated = run_length >= 3 or (run_length == 2 and len(text.split()) >= 5)
+        if repeated and _weak(segment):
+            report.dropped.append((segment, "a repeat of the segment before"))
+            continue
+        updates: dict[str, object] = {"id": len(report.kept)}
+        collapsed = repetition_loop(segment.text)
+        if collapsed is not None:
+            report.collapsed += 1
+            updates["text"] = collapsed
+            updates["words"] = None  # the word timings no longer match the text
+        reason = low_confidence_reason(segment)
+        if collapsed is not None:
+            reason = "; ".join(filter(None, ["a repeated phrase was cut", reason]))
+        if repeated:
+            reason = "; ".join(filter(None, ["the same words as the segment before", reason]))
+        if reason:
+            updates["low_confidence"] = True
+            updates["review_reason"] = reason
+        report.kept.append(segment.model_copy(update=updates))
+    return report

@@ -1,0 +1,400 @@
+"""Transcription: bad input, invented text, speakers, chunks, progress and cancel.
+
+Real Whisper throughout (tiny.en, loaded once; base only for the language check),
+on tiny inputs generated in ``tmp_path`` or read in place from ../shared/data/audio
+(SYSTRAN/faster-whisper test data, MIT).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import shutil
+import threading
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import jiwer
+import numpy as np
+import pytest
+
+from assistant.audio import SAMPLE_RATE, inspect_audio, read_chunks
+from assistant.errors import AudioError, BadInput
+from assistant.records import Segment, Transcript, Word
+from assistant.settings import Settings
+from assistant.speakers import ChannelLoudness, infer_roles, relabel
+from assistant.transcript_guard import guard_segments, is_known_hallucination, repetition_loop
+from assistant.transcription import WhisperTranscriber
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "audio"
+if not DATA.exists():  # a checkout with shared/ inside it
+    DATA = Path(__file__).resolve().parents[1] / "shared" / "data" / "audio"
+JFK = DATA / "jfk.flac"
+JFK_TEXT = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+
+pytestmark = pytest.mark.skipif(not JFK.exists(), reason="../shared/data/audio is not beside this checkout")
+
+
+def _settings(tmp: Path, **overrides: object) -> Settings:
+    return Settings(home=tmp, whisper_threads=2, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> WhisperTranscriber:
+    return WhisperTranscriber(_settings(tmp_path_factory.mktemp("home"), whisper_model="tiny.en"))
+
+
+@pytest.fixture
+def transcriber(tiny: WhisperTranscriber) -> Iterator[WhisperTranscriber]:
+    """The session's tiny.en, with its settings and chunk length put back after each test."""
+    settings, chunk, words = tiny.settings, tiny.chunk_seconds, tiny.word_timestamps
+    yield tiny
+    tiny.settings, tiny.chunk_seconds, tiny.word_timestamps = settings, chunk, words
+
+
+def _write_wav(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE) -> Path:
+    """Float samples in [-1, 1], shape (n,) or (n, channels), to 16-bit PCM wav."""
+    frames = samples if samples.ndim == 2 else samples[:, None]
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(frames.shape[1])
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((np.clip(frames, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
+def _decode(path: Path) -> np.ndarray:
+    info = inspect_audio(path, 3600)
+    return np.concatenate([c.samples for c in read_chunks(info)])
+
+
+def _wer(reference: str, hypothesis: str) -> float:
+    def plain(text: str) -> str:
+        return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).strip()
+
+    return float(jiwer.wer(plain(reference), plain(hypothesis)))
+
+
+# ── bad input ──────────────────────────────────────────────────────────────
+
+
+def test_when_file_is_empty_then_audio_error_says_record_again(
+    transcriber: WhisperTranscriber, tmp_path: Path
+) -> None:
+    empty = tmp_path / "visit.m4a"
+    empty.touch()
+    with pytest.raises(AudioError, match=r"empty.*record again"):
+        transcriber.transcribe(empty)
+
+
+def test_when_file_is_not_audio_then_audio_error_names_the_formats(
+    transcriber: WhisperTranscriber, tmp_path: Path
+) -> None:
+    notes = tmp_path / "visit.wav"
+    notes.write_text("OT: How are the stairs?\nClient: Hard going.\n" * 20)
+    with pytest.raises(AudioError, match=r"not a recording.*wav, flac, mp3"):
+        transcriber.transcribe(notes)
+
+
+def test_when_file_is_missing_then_audio_error(transcriber: WhisperTranscriber, tmp_path: Path) -> None:
+    with pytest.raises(AudioError, match="no such file"):
+        transcriber.transcribe(tmp_path / "nowhere.wav")
+
+
+@pytest.mark.parametrize("keep_bytes", [200_000, 600_000])
+def test_when_flac_is_truncated_then_audio_error_says_cut_off(
+    transcriber: WhisperTranscriber, tmp_path: Path, keep_bytes: int
+) -> None:
+    cut = tmp_path / "jfk-cut.flac"
+    cut.write_bytes(JFK.read_bytes()[:keep_bytes])
+    with pytest.raises(AudioError, match=r"stops early, at 0:0\d of 0:11.*cut off"):
+        transcriber.transcribe(cut)
+
+
+def test_when_wav_is_truncated_then_audio_error_says_cut_off(
+    transcriber: WhisperTranscriber, tmp_path: Path
+) -> None:
+    whole = _write_wav(tmp_path / "whole.wav", np.sin(np.arange(SAMPLE_RATE * 8) / 9).astype(np.float32) * 0.3)
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])
+    with pytest.raises(AudioError, match="cut off"):
+        transcriber.transcribe(cut)
+
+
+def test_when_audio_is_over_the_limit_then_audio_error_says_how_to_raise_it(
+    transcriber: WhisperTranscriber,
+) -> None:
+    transcriber.settings = transcriber.settings.model_copy(update={"max_audio_minutes": 0.1})
+    with pytest.raises(AudioError, match=r"over the limit.*RECONNECT_MAX_AUDIO_MINUTES"):
+        transcriber.transcribe(JFK)
+
+
+def test_when_recording_is_silent_then_transcript_is_empty_with_a_warning(
+    transcriber: WhisperTranscriber, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(3)
+    hiss = _write_wav(tmp_path / "silence.wav", rng.standard_normal(SAMPLE_RATE * 6).astype(np.float32) * 1e-4)
+    transcript = transcriber.transcribe(hiss)
+    assert transcript.segments == []
+    assert transcript.text == ""
+    assert transcript.duration == pytest.approx(6.0, abs=0.05)
+    assert any("no speech was found" in w for w in transcript.warnings)
+
+
+def test_when_speech_is_not_english_then_warning_names_the_language(tmp_path: Path) -> None:
+    """multilingual.mp3 is English for 30 s, then German: 16 s of the German half."""
+    samples = _decode(DATA / "multilingual.mp3")[SAMPLE_RATE * 31 : SAMPLE_RATE * 47]
+    clip = _write_wav(tmp_path / "german.wav", samples)
+    base = WhisperTranscriber(_settings(tmp_path, whisper_model="base"))
+    transcript = base.transcribe(clip)
+    warning = next(w for w in transcript.warnings if "not English" in w)
+    assert "German" in warning
+    german = [s for s in transcript.segments if s.review_reason and "expected language" in s.review_reason]
+    assert german and all(s.low_confidence for s in german)
+    assert transcript.language == "de"
+    assert re.search(r"\b(der|die|und|Software)\b", transcript.text)  # as heard, not translated
+
+
+# ── invented text: filters on constructed segments ─────────────────────────
+
+
+def _segment(text: str, **figures: float) -> Segment:
+    values = {"avg_logprob": -0.2, "no_speech_prob": 0.01, "compression_ratio": 1.3} | figures
+    return Segment.model_validate({"id": 0, "start": 1.0, "end": 3.0, "text": text, **values})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thank you for watching!",
+        "Thanks for watching, see you next time.",
+        "Subtitles by the Amara.org community",
+        "Transcribed by ESO, translated by —",
+        "Please subscribe to my channel.",
+        "[MUSIC]",
+        "www.mooji.org",
+    ],
+)
+def test_when_segment_is_a_known_hallucination_then_it_is_dropped(text: str) -> None:
+    report = guard_segments([_segment("How are you managing the stairs?"), _segment(text)])
+    assert [s.text for s in report.kept] == ["How are you managing the stairs?"]
+    assert len(report.dropped) == 1
+    assert "invents" in report.warnings()[0]
+
+
+def test_when_thank_you_sits_on_silence_then_dropped_but_spoken_thanks_are_kept() -> None:
+    on_silence = _segment("Thank you.", no_speech_prob=0.8, avg_logprob=-0.9)
+    spoken = _segment("Thank you.", no_speech_prob=0.02, avg_logprob=-0.15)
+    assert is_known_hallucination(on_silence)
+    assert not is_known_hallucination(spoken)
+    assert [s.text for s in guard_segments([on_silence, spoken]).kept] == ["Thank you."]
+
+
+def test_when_text_loops_then_the_loop_is_cut_to_one_pass_and_flagged() -> None:
+    looping = "I walk to the shop. " + "I go to the day centre on Tuesdays " * 6 + "and then home."
+    report = guard_segments([_segment(looping, compression_ratio=3.1)])
+    (kept,) = report.kept
+    assert kept.text == "I walk to the shop. I go to the day centre on Tuesdays and then home."
+    assert kept.low_confidence and kept.review_reason and "repeated phrase" in kept.review_reason
+    assert report.collapsed == 1
+
+
+def test_when_words_repeat_a_little_then_it_is_speech_not_a_loop() -> None:
+    assert repetition_loop("No, no, no, no, I manage the stairs fine.") is None
+    assert repetition_loop("very very painful") is None
+
+
+def test_when_a_weak_segment_repeats_then_only_the_first_is_kept() -> None:
+    again = "I have had two falls since Christmas."
+    report = guard_segments(
+        [_segment(again), _segment(again, avg_logprob=-0.8), _segment("Yes."), _segment("Yes.")]
+    )
+    assert [s.text for s in report.kept] == [again, "Yes.", "Yes."]
+    assert [s.id for s in report.kept] == [0, 1, 2]
+
+
+def test_when_a_clear_segment_repeats_then_it_is_kept_but_flagged() -> None:
+    question = "Can you tell me about the stairs at home?"
+    report = guard_segments([_segment(question), _segment(question)])
+    assert [s.text for s in report.kept] == [question, question]
+    assert report.kept[1].low_confidence and "same words" in (report.kept[1].review_reason or "")
+
+
+@pytest.mark.parametrize(
+    ("figures", "reason"),
+    [
+        ({"avg_logprob": -1.4}, "log-probability"),
+        ({"no_speech_prob": 0.7}, "no speech"),
+        ({"compression_ratio": 2.9}, "repetitive"),
+    ],
+)
+def test_when_figures_are_poor_then_segment_is_flagged_with_the_reason(figures: dict[str, float], reason: str) -> None:
+    (kept,) = guard_segments([_segment("My NHS number is on the letter.", **figures)]).kept
+    assert kept.low_confidence
+    assert kept.review_reason is not None and reason in kept.review_reason
+
+
+def test_when_a_number_word_is_unsure_then_segment_is_flagged_naming_it() -> None:
+    words = [Word(start=1.0, end=1.4, text=" Call", probability=0.97),
+             Word(start=1.4, end=2.6, text=" 07700", probability=0.31)]
+    segment = _segment("Call 07700").model_copy(update={"words": words})
+    (kept,) = guard_segments([segment]).kept
+    assert kept.low_confidence and "07700" in (kept.review_reason or "")
+
+
+def test_when_confident_then_not_flagged() -> None:
+    (kept,) = guard_segments([_segment("I'd like to try boccia at Chelmsford.")]).kept
+    assert not kept.low_confidence and kept.review_reason is None
+
+
+# ── invented text: real Whisper ────────────────────────────────────────────
+
+
+def test_when_whisper_runs_on_silence_without_vad_then_the_guard_keeps_nothing(
+    transcriber: WhisperTranscriber,
+) -> None:
+    pieces, _ = transcriber._model.transcribe(np.zeros(SAMPLE_RATE * 10, np.float32), vad_filter=False)
+    invented = [
+        Segment(id=i, start=p.start, end=p.end, text=p.text, avg_logprob=p.avg_logprob,
+                no_speech_prob=p.no_speech_prob, compression_ratio=p.compression_ratio)
+        for i, p in enumerate(pieces)
+    ]
+    assert invented, "tiny.en no longer invents text on silence; pick another probe"
+    assert guard_segments(invented).kept == []
+
+
+def test_when_jfk_is_transcribed_then_words_and_confidence_are_kept(transcriber: WhisperTranscriber) -> None:
+    transcript = transcriber.transcribe(JFK)
+    assert _wer(JFK_TEXT, transcript.text) <= 0.1
+    assert transcript.duration == pytest.approx(11.0, abs=0.05)
+    assert transcript.model == "whisper-tiny.en"
+    for segment in transcript.segments:
+        assert segment.avg_logprob is not None and segment.avg_logprob > -1.0
+        assert segment.no_speech_prob is not None and segment.compression_ratio is not None
+        assert 0 <= segment.start < segment.end <= transcript.duration
+        assert segment.words is None  # word timings only when asked for
+
+
+def test_when_word_timestamps_are_asked_for_then_each_word_has_times(transcriber: WhisperTranscriber) -> None:
+    transcriber.word_timestamps = True
+    transcript = transcriber.transcribe(JFK)
+    words = [w for s in transcript.segments for w in s.words or []]
+    assert len(words) >= 20
+    assert all(a.start <= b.start for a, b in itertools.pairwise(words))
+    country = [w for w in words if "country" in w.text]
+    assert len(country) == 2 and 5 < country[0].start < 7 and 9.5 < country[1].start < 11
+
+
+# ── long recordings: chunks, progress, cancel ──────────────────────────────
+
+
+def _jfk_three_times(tmp_path: Path) -> Path:
+    jfk = _decode(JFK)
+    gap = np.zeros(SAMPLE_RATE * 2, np.float32)
+    return _write_wav(tmp_path / "jfk3.wav", np.concatenate([jfk, gap, jfk, gap, jfk]))
+
+
+def test_when_chunks_are_read_then_they_cover_everything_and_cut_in_quiet(tmp_path: Path) -> None:
+    path = _jfk_three_times(tmp_path)
+    total = len(_decode(path))
+    chunks = list(read_chunks(inspect_audio(path, 600), window_s=10))
+    assert len(chunks) >= 3
+    assert sum(len(c.samples) for c in chunks) == total
+    assert all(c.duration <= 10.02 for c in chunks)
+    starts = [c.start for c in chunks]
+    assert starts == sorted(starts) and starts[0] == 0
+    for later in chunks[1:]:  # each cut lands on a quiet 20 ms, not mid-word
+        head = later.samples[:320]
+        assert float(np.sqrt(np.mean(head**2))) < 0.05
+
+
+def test_when_transcribed_in_chunks_then_text_matches_and_progress_rises_to_one(
+    transcriber: WhisperTranscriber, tmp_path: Path
+) -> None:
+    transcriber.chunk_seconds = 15
+    seen: list[float] = []
+    transcript = transcriber.transcribe(_jfk_three_times(tmp_path), progress=seen.append)
+    assert _wer(" ".join([JFK_TEXT] * 3), transcript.text) <= 0.15
+    assert [s.id for s in transcript.segments] == list(range(len(transcript.segments)))
+    assert all(a.start <= b.start for a, b in itertools.pairwise(transcript.segments))
+    assert transcript.segments[-1].start > 24  # the third pass is timed from the file's start
+    assert seen[0] == 0.0 and seen[-1] == 1.0
+    assert seen == sorted(seen) and len(seen) >= 4
+
+
+def test_when_cancelled_midway_then_audio_error_and_no_transcript(
+    transcriber: WhisperTranscriber, tmp_path: Path
+) -> None:
+    transcriber.chunk_seconds = 15
+    cancel = threading.Event()
+    seen: list[float] = []
+
+    def progress(done: float) -> None:
+        seen.append(done)
+        if done > 0:
+            cancel.set()  # the OT presses Cancel once work is under way
+
+    with pytest.raises(AudioError, match="cancelled; nothing was saved"):
+        transcriber.transcribe(_jfk_three_times(tmp_path), progress=progress, cancel=cancel)
+    assert 1.0 not in seen
+
+
+# ── speakers ───────────────────────────────────────────────────────────────
+
+
+def test_when_stereo_has_one_voice_per_channel_then_segments_are_split_by_channel(
+    transcriber: WhisperTranscriber,
+) -> None:
+    path = DATA / "stereo_diarization.wav"
+    transcript = transcriber.transcribe(path)
+    channels = {s.channel for s in transcript.segments}
+    assert channels == {0, 1}
+    assert {s.speaker for s in transcript.segments} == {"OT", "client"}
+    assert not any(s.speaker_inferred for s in transcript.segments)
+    left = " ".join(s.text for s in transcript.segments if s.channel == 0).lower()
+    right = " ".join(s.text for s in transcript.segments if s.channel == 1).lower()
+    assert "wizard" in left and "horizon" in right
+    loudness = ChannelLoudness.join(ChannelLoudness.of(c.channels) for c in read_chunks(inspect_audio(path, 60))
+                                    if c.channels is not None)
+    assert loudness.agreement(transcript.segments) >= 0.9
+
+
+def test_when_stereo_is_the_same_on_both_channels_then_it_is_treated_as_mono() -> None:
+    (chunk,) = read_chunks(inspect_audio(JFK, 60))
+    assert chunk.channels is not None
+    assert not ChannelLoudness.of(chunk.channels).is_one_voice_per_channel()
+
+
+def test_when_mono_then_roles_are_inferred_from_the_words() -> None:
+    lines = [
+        "Hello, I'm Sam, the occupational therapist from the Reconnect team.",
+        "How are you getting on with the stairs at home?",
+        "Not really, my knee gives way and I had a fall in March.",
+        "I'm her daughter, she doesn't like to say how bad it is.",
+        "What would you like to be able to do again?",
+        "Swimming, I used to swim every week.",
+    ]
+    segments = infer_roles([Segment(id=i, start=i, end=i + 1, text=t) for i, t in enumerate(lines)])
+    assert [s.speaker for s in segments] == ["OT", "OT", "client", "other", "OT", "client"]
+    assert all(s.speaker_inferred for s in segments)
+
+
+def test_when_the_ot_corrects_a_label_then_it_is_no_longer_inferred() -> None:
+    transcript = Transcript.from_text("Client: How do I book?\nOT: Ring the leisure centre.")
+    inferred = transcript.model_copy(update={"segments": infer_roles(transcript.segments)})
+    fixed = relabel(inferred, {0: "client"})
+    assert fixed.segments[0].speaker == "client" and not fixed.segments[0].speaker_inferred
+    assert fixed.segments[1] == inferred.segments[1]
+    with pytest.raises(BadInput, match="no segment with id"):
+        relabel(inferred, {7: "OT"})
+
+
+def test_when_the_file_is_copied_into_a_new_name_then_nothing_else_is_written(
+    transcriber: WhisperTranscriber, tmp_path: Path
+) -> None:
+    """Transcribing never writes beside the audio (no partial output to clean up)."""
+    copy = tmp_path / "visit.flac"
+    shutil.copyfile(JFK, copy)
+    transcriber.transcribe(copy)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["visit.flac"]
