@@ -43,5 +43,11 @@ bench: install
 	$(PY) benchmarks/transcribe.py
 	$(PY) benchmarks/redact.py
 
+# Drafting eval gates (offline drafter; scripted model replies): exit 1 when a threshold fails.
+# Each run is kept with its report.html under $RECONNECT_HOME/eval-runs/<suite>/.
+evals: install
+	$(VENV)/bin/reconnect eval run evals/golden.yaml --compare v1,v2
+	$(VENV)/bin/reconnect eval run evals/golden_scripted.yaml --compare v2
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

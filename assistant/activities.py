@@ -36,11 +36,26 @@ COLLOQUIAL: dict[str, str] = {
     "tai chi": "Tai Chi",
     "football": "Football",
     "netball": "Netball",
-    "aqua aerobics": "Aquafit",
-    "aquafit": "Aquafit",
+    "aqua aerobics": "Aqua Fit",
+    "aquafit": "Aqua Fit",
+    "aqua fit": "Aqua Fit",
     "chair exercise": "Chair Based Exercise",
+    "chair-based exercise": "Chair Based Exercise",
+    "chair based exercise": "Chair Based Exercise",
     "seated exercise": "Chair Based Exercise",
+    "ping pong": "Table Tennis",
+    "falls prevention": "Falls and Exercise Management",
+    "falls-prevention": "Falls and Exercise Management",
+    "strength and balance": "Postural Stability Instruction",
+    "health walk": "Walking",
+    "health walks": "Walking",
+    "handcycling": "Handcycling",
 }
+
+# Labels that are also everyday words in another sense ("the pool", "shooting hoops",
+# "running late"): they help ranking but never, on their own, decide what is wanted.
+AMBIGUOUS = frozenset({"pool", "shooting", "running", "air", "tap", "modern", "nova", "racing", "carnival"})
+NEGATION = re.compile(r"\b(?:can't|cannot|can not|no longer|not|never|won't|unable to)\b(?:\s+\w+){0,3}\s*$", re.I)
 
 
 @dataclass
@@ -85,6 +100,34 @@ class ActivityList:
             concept = self.by_label[match.group(1).lower()]
             seen.setdefault(concept.id, concept)
         return list(seen.values())
+
+    def mentions(self, text: str) -> list[tuple[Concept, bool]]:
+        """Concepts named in the text, each with whether it is a firm request.
+
+        A mention is not firm when its label is an everyday word in another sense
+        (``AMBIGUOUS``) or when it is negated ("his knees can't take running any more").
+        Negated mentions are dropped altogether.
+        """
+        seen: dict[str, tuple[Concept, bool]] = {}
+        for match in self._pattern.finditer(text):
+            word = match.group(1).lower()
+            concept = self.by_label[word]
+            if NEGATION.search(text[max(0, match.start() - 40) : match.start()]):
+                continue
+            firm = word not in AMBIGUOUS and concept.label.lower() not in AMBIGUOUS
+            previous = seen.get(concept.id)
+            seen[concept.id] = (concept, firm or (previous is not None and previous[1]))
+        return list(seen.values())
+
+    def family(self, concept: Concept, depth: int = 3) -> set[str]:
+        """The concept's preferred and alternative labels and those of its narrower concepts, lower-cased."""
+        labels = {concept.label.lower(), *(a.lower() for a in concept.alt_labels)}
+        if depth > 0:
+            for other_id in concept.narrower:
+                other = self.concepts.get(other_id)
+                if other is not None:
+                    labels |= self.family(other, depth - 1)
+        return labels
 
     def expand(self, concept: Concept) -> list[str]:
         """The concept's labels, its narrower concepts' labels and its broader concepts' labels."""

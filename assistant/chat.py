@@ -29,6 +29,26 @@ Guard = Callable[[str], None]
 METHODS = ("json_schema", "function_calling", "json_mode")
 
 
+# US dollars per million tokens (input, output), list prices; a local server costs nothing.
+# Override with RECONNECT_PRICE_INPUT / RECONNECT_PRICE_OUTPUT for other models or contracts.
+PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1-nano": (0.10, 0.40),
+}
+
+
+def price_for(settings: Settings) -> tuple[float, float]:
+    """(input, output) dollars per million tokens for the configured model; zero for a local server."""
+    if settings.price_input is not None or settings.price_output is not None:
+        return settings.price_input or 0.0, settings.price_output or 0.0
+    if settings.provider == "openai-compatible" and is_loopback(settings.base_url):
+        return 0.0, 0.0
+    return PRICES.get(settings.model, (0.0, 0.0))
+
+
 @dataclass
 class Usage:
     calls: int = 0
@@ -36,6 +56,8 @@ class Usage:
     output_tokens: int = 0
     seconds: float = 0.0
     method: str = ""
+    cost_usd: float = 0.0
+    retries: int = 0
 
     def add(self, other: Usage) -> None:
         self.calls += other.calls
@@ -43,6 +65,18 @@ class Usage:
         self.output_tokens += other.output_tokens
         self.seconds += other.seconds
         self.method = other.method or self.method
+        self.cost_usd += other.cost_usd
+        self.retries += other.retries
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "calls": self.calls,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "seconds": round(self.seconds, 3),
+            "cost_usd": round(self.cost_usd, 6),
+            "retries": self.retries,
+        }
 
 
 class ChatModel(Protocol):
@@ -98,11 +132,13 @@ class ScriptedChat:
 class LangChainChat:
     """ChatOpenAI / AzureChatOpenAI behind the one interface, with retries and a method fallback."""
 
-    def __init__(self, settings: Settings, guard: Guard | None = None) -> None:
+    def __init__(self, settings: Settings, guard: Guard | None = None, backoff: float = 0.5) -> None:
         self.settings = settings
         self.name = f"{settings.provider}:{settings.model}"
         self.guard = guard
+        self.backoff = backoff
         self.usage = Usage()
+        self.prices = price_for(settings)
         self._method_ok: str | None = None
         self._llm = self._build()
 
@@ -162,10 +198,14 @@ class LangChainChat:
                 openai.InternalServerError,
                 openai.APIConnectionError,
                 ModelError,
+                ValidationError,  # the client's own parse of a json_schema reply
+                ValueError,  # json.JSONDecodeError, LangChain's output parsers
             ) as exc:
                 if attempt + 1 >= attempts:
                     raise ModelError(f"the model failed after {attempts} attempts: {_describe(exc)}") from exc
-                time.sleep(min(8.0, 0.5 * 2**attempt))
+                self.usage.retries += 1
+                log.info("model call failed (%s); retrying", _describe(exc))
+                time.sleep(min(8.0, self.backoff * 2**attempt))
         raise AssertionError("unreachable")
 
     def _call(self, system: str, user: str, schema: type[T], method: str, started: float) -> T:
@@ -189,13 +229,15 @@ class LangChainChat:
 
     def _count(self, message: Any, started: float, method: str) -> None:
         meta = getattr(message, "usage_metadata", None) or {}
+        tokens_in, tokens_out = int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
         self.usage.add(
             Usage(
                 calls=1,
-                input_tokens=int(meta.get("input_tokens", 0)),
-                output_tokens=int(meta.get("output_tokens", 0)),
+                input_tokens=tokens_in,
+                output_tokens=tokens_out,
                 seconds=time.perf_counter() - started,
                 method=method,
+                cost_usd=(tokens_in * self.prices[0] + tokens_out * self.prices[1]) / 1_000_000,
             )
         )
 
@@ -205,13 +247,21 @@ class _MethodRejected(Exception):
 
 
 def _describe(exc: Exception) -> str:
-    name = type(exc).__name__
-    return {
-        "APITimeoutError": "timed out",
-        "RateLimitError": "rate limited (429)",
-        "InternalServerError": "server error (5xx)",
-        "APIConnectionError": "could not connect",
-    }.get(name, str(exc)[:200])
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError):
+        return f"timed out (no reply within the timeout: {exc})"[:200]
+    if isinstance(exc, openai.RateLimitError):
+        return "rate limited (429)"
+    if isinstance(exc, openai.InternalServerError):
+        return f"server error ({exc.status_code})"
+    if isinstance(exc, openai.APIConnectionError):
+        return "could not connect to the model endpoint"
+    if isinstance(exc, ValidationError):
+        return f"the reply does not fit the note schema ({exc.error_count()} errors)"
+    if isinstance(exc, ValueError):
+        return f"the reply is not valid JSON ({str(exc)[:120]})"
+    return str(exc)[:200]
 
 
 def is_loopback(url: str | None) -> bool:

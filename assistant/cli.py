@@ -73,15 +73,20 @@ def main() -> None:
 @friendly
 def transcribe(audio: Path, as_json: bool) -> None:
     """Transcribe AUDIO (wav, flac, mp3, m4a, ogg, webm) on this machine."""
-    show_bar = sys.stderr.isatty()
-    with click.progressbar(length=100, label="transcribing", file=sys.stderr) if show_bar else _NoBar() as bar:
+    # progress goes to stderr, never with --json: a bar on a terminal, else a line every 10 %
+    bar_or_lines: Any = (
+        _NoBar() if as_json
+        else click.progressbar(length=100, label="transcribing", file=sys.stderr) if sys.stderr.isatty()
+        else _PercentLines()
+    )
+    with bar_or_lines as bar:
         done = [0]
 
         def progress(fraction: float) -> None:
             step = int(fraction * 100) - done[0]
-            if step > 0:
-                bar.update(step)
-                done[0] += step
+            if step > 0 or fraction == 0.0:  # 0.0 comes once the file is accepted
+                bar.update(max(step, 0))
+                done[0] += max(step, 0)
 
         transcript = services().transcribe(audio, progress=progress)
     for warning in transcript.warnings:
@@ -108,6 +113,21 @@ class _NoBar:
 
     def update(self, n: int) -> None:
         return None
+
+
+class _PercentLines(_NoBar):
+    """Progress for a log or a pipe: 'transcribing: 40%' on stderr at each 10 %."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.shown = -1
+
+    def update(self, n: int) -> None:
+        self.done += n
+        tenth = self.done // 10 * 10
+        if tenth > self.shown:
+            self.shown = tenth
+            click.echo(f"transcribing: {tenth}%", err=True)
 
 
 # ── redact ──────────────────────────────────────────────────────────────────
@@ -195,6 +215,7 @@ def ingest(paths: tuple[Path, ...], fmt: str, as_json: bool) -> None:
         as_json,
         lambda r: (
             f"imported {r['imported']}, updated {r['updated']}, deleted {r['deleted']}, rejected {r['rejected']}"
+            + (f", skipped {r['skipped']} (not activities)" if r.get("skipped") else "")
             + "".join(f"\n  rejected {x['id']} ({x['file']}): {x['reason']}" for x in r["reasons"])
         ),
     )
@@ -337,6 +358,8 @@ def ui(port: int, host: str) -> None:
             "true",
             "--browser.gatherUsageStats",
             "false",
+            "--client.toolbarMode",
+            "minimal",
         ],
     )
 

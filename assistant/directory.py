@@ -1,16 +1,25 @@
 """Importing activity directories into :class:`Activity` records.
 
-Open Referral UK 3.0 JSON (a single service, a paged list or an array) is read
-here; each record is validated on its own, so one bad record is a reject with a
-reason, never a failed import.
+- Open Referral UK 3.0 JSON: a single service, a paged list or an array, an
+  organisation with its services, or service_at_location records;
+- the ORUK 3.0 CSV form: a folder of tables (services.csv, locations.csv, ...);
+- OpenActive RPDE pages: SessionSeries, ScheduledSession with its superEvent,
+  FacilityUse, and deleted items (removed by id);
+- a plain CSV (``PLAIN_COLUMNS``) for services in neither standard.
+
+Each record is validated on its own, so one bad record is a reject with a reason,
+never a failed import; a file that cannot be read at all is a ``FeedError``.
+Records that are valid but not activities (taxonomies, Places) are skipped.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,6 +43,26 @@ ACCESSIBILITY_TAGS: dict[str, tuple[str, ...]] = {
 DAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
+def gender_of(text: str) -> Literal["any", "female", "male"]:
+    """A session restricted to one gender says so ("Women only", "men-only")."""
+    lowered = text.lower()
+    if re.search(r"\b(women|ladies|female|girls)[- ]only\b", lowered):
+        return "female"
+    if re.search(r"\b(men|gentlemen|male|boys)[- ]only\b", lowered):
+        return "male"
+    return "any"
+
+
+def level_of(text: str) -> str:
+    """ "beginner", "intermediate" or "" (all levels, or not said)."""
+    lowered = text.lower()
+    beginner = bool(re.search(r"\bbeginners?\b", lowered))
+    intermediate = bool(re.search(r"\b(intermediate|improvers?)\b", lowered))
+    if re.search(r"\ball (abilities|levels)\b", lowered) or beginner == intermediate:
+        return ""
+    return "beginner" if beginner else "intermediate"
+
+
 def accessibility_tags(text: str) -> list[str]:
     lowered = text.lower()
     return [tag for tag, phrases in ACCESSIBILITY_TAGS.items() if any(p in lowered for p in phrases)]
@@ -45,9 +74,14 @@ class ImportResult:
     deleted: list[str] = field(default_factory=list)
     rejected: list[dict[str, str]] = field(default_factory=list)
     format: str = ""
+    skipped: list[dict[str, str]] = field(default_factory=list)
 
     def reject(self, record_id: str, reason: str) -> None:
         self.rejected.append({"id": record_id, "reason": reason})
+
+    def skip(self, record_id: str, reason: str) -> None:
+        """A valid record that is not an activity (a taxonomy, a Place): neither imported nor rejected."""
+        self.skipped.append({"id": record_id, "reason": reason})
 
 
 def _text(value: Any) -> str:
@@ -59,12 +93,50 @@ def _time(value: Any) -> str | None:
     return f"{int(match.group(1)):02d}:{match.group(2)}" if match else None
 
 
+def _point(lat: Any, lon: Any) -> tuple[float | None, float | None]:
+    """Latitude and longitude, both or neither (an out-of-range pair is dropped whole)."""
+    latitude, longitude = _coordinate(lat, 90), _coordinate(lon, 180)
+    return (latitude, longitude) if latitude is not None and longitude is not None else (None, None)
+
+
 def _coordinate(value: Any, limit: float) -> float | None:
     try:
         number = float(value)
     except (TypeError, ValueError):
         return None
     return number if -limit <= number <= limit else None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(_text(value).lstrip("£$€")) if _text(value) else None
+    except ValueError:
+        return None
+
+
+def _age(value: Any) -> int | None:
+    number = _number(value)
+    if number is None:
+        return None
+    if not 0 <= number <= 130:
+        raise ValueError(f"age {value!r} is out of range")
+    return int(number)
+
+
+def activity_types(terms: Iterable[str], name: str = "") -> list[str]:
+    """The record's own terms, plus the OpenActive labels they (or, failing that, the name) name."""
+    from assistant.activities import activity_list
+
+    vocab = activity_list()
+    terms = [t for t in terms if t]
+    labels = [c.label for t in terms for c, firm in vocab.mentions(t) if firm]
+    if not labels and name:
+        labels = [c.label for c, firm in vocab.mentions(name) if firm]
+    return list(dict.fromkeys([*terms, *labels]))
 
 
 def _days(byday: Any) -> list[str]:
@@ -98,8 +170,8 @@ def oruk_service(raw: dict[str, Any], source: str) -> Activity:
                 address=", ".join(x for x in (_text(address.get("address_1")), _text(address.get("address_2"))) if x),
                 town=_text(address.get("city")),
                 postcode=_text(address.get("postal_code")),
-                latitude=_coordinate(loc.get("latitude"), 90),
-                longitude=_coordinate(loc.get("longitude"), 180),
+                latitude=_point(loc.get("latitude"), loc.get("longitude"))[0],
+                longitude=_point(loc.get("latitude"), loc.get("longitude"))[1],
             )
         for item in loc.get("accessibility") or []:
             access_texts += [
@@ -122,11 +194,13 @@ def oruk_service(raw: dict[str, Any], source: str) -> Activity:
     ]
     costs: list[CostOption] = []
     for c in raw.get("cost_options") or []:
-        amount = c.get("amount")
+        amount = _number(c.get("amount"))
+        if amount is not None and amount < 0:
+            raise ValueError(f"cost option {_text(c.get('option')) or '?'} has a negative amount")
         costs.append(
             CostOption(
                 option=_text(c.get("option")),
-                amount=float(amount) if isinstance(amount, int | float) else None,
+                amount=amount,
                 description=_text(c.get("amount_description")),
             )
         )
@@ -143,9 +217,6 @@ def oruk_service(raw: dict[str, Any], source: str) -> Activity:
             terms.append(label)
     eligibility = _text(raw.get("eligibility_description"))
     lowered = f"{eligibility} {_text(raw.get('description'))}".lower()
-    gender: Literal["any", "female", "male"] = (
-        "female" if "women only" in lowered or "ladies only" in lowered else "male" if "men only" in lowered else "any"
-    )
     contacts = raw.get("contacts") or []
     contact = ", ".join(x for x in (_text(raw.get("email")), _text((contacts[0] if contacts else {}).get("name"))) if x)
     organisation = raw.get("organization") or {}
@@ -153,17 +224,17 @@ def oruk_service(raw: dict[str, Any], source: str) -> Activity:
         id=service_id,
         name=name,
         description=_text(raw.get("description")),
-        activity_types=terms,
+        activity_types=activity_types(terms, name),
         organisation=_text(organisation.get("name")),
         location=location,
         schedules=schedules,
         costs=costs,
         free=free,
         carer_free=carer_free,
-        min_age=raw.get("minimum_age") if isinstance(raw.get("minimum_age"), int) else None,
-        max_age=raw.get("maximum_age") if isinstance(raw.get("maximum_age"), int) else None,
-        gender=gender,
-        level="beginner" if "beginner" in lowered else "",
+        min_age=_age(raw.get("minimum_age")),
+        max_age=_age(raw.get("maximum_age")),
+        gender=gender_of(lowered),
+        level=level_of(lowered),
         accessibility=sorted(set(accessibility_tags(" ".join(access_texts)))),
         accessibility_notes=" ".join(t for t in access_texts if t)[:500],
         eligibility=eligibility,
@@ -177,15 +248,40 @@ def oruk_service(raw: dict[str, Any], source: str) -> Activity:
     )
 
 
-def _oruk_records(data: Any) -> Iterator[Any]:
+# ── ORUK 3.0 JSON ──────────────────────────────────────────────────────────
+
+
+def _oruk_records(data: Any) -> Iterator[tuple[str, Any]]:
+    """(kind, record) for each record: services, and services nested in organisations or service_at_location."""
     if isinstance(data, list):
-        yield from data
+        items: list[Any] = data
     elif isinstance(data, dict) and isinstance(data.get("contents"), list):
-        yield from data["contents"]
+        items = data["contents"]
     elif isinstance(data, dict):
-        yield data
+        items = [data]
     else:
         raise FeedError("the file is JSON but neither an ORUK service, a paged list nor an array")
+    for item in items:
+        if not isinstance(item, dict):
+            yield "service", item
+        elif isinstance(item.get("service"), dict) and isinstance(item.get("location"), dict):
+            service = dict(item["service"])
+            service["service_at_locations"] = [
+                {"id": item.get("id"), "location": item["location"]},
+                *list(service.get("service_at_locations") or []),
+            ]
+            yield "service", service
+        elif isinstance(item.get("services"), list):  # an organisation with its services
+            organisation = {k: v for k, v in item.items() if k != "services"}
+            for service in item["services"]:
+                if isinstance(service, dict):
+                    yield "service", {"organization": organisation, **service}
+                else:
+                    yield "service", service
+        elif "taxonomy_terms" in item or {"term", "taxonomy"} <= set(item) or "term_uri" in item:
+            yield "taxonomy", item
+        else:
+            yield "service", item
 
 
 def read_json(path: Path) -> Any:
@@ -197,37 +293,468 @@ def read_json(path: Path) -> Any:
         raise FeedError(f"{path}: not valid JSON ({exc}); check the file is an ORUK or OpenActive feed") from exc
 
 
-def import_oruk(path: Path) -> ImportResult:
-    result = ImportResult(format="oruk")
-    for index, raw in enumerate(_oruk_records(read_json(path))):
-        record_id = str(raw.get("id", f"#{index}")) if isinstance(raw, dict) else f"#{index}"
+def _oruk_from(records: Iterable[tuple[str, Any]], source: str, fmt: str) -> ImportResult:
+    result = ImportResult(format=fmt)
+    for index, (kind, raw) in enumerate(records):
+        record_id = str(raw.get("id") or f"#{index}") if isinstance(raw, dict) else f"#{index}"
+        if kind == "taxonomy":
+            result.skip(record_id, "a taxonomy, not a service")
+            continue
+        if isinstance(raw, dict) and _text(raw.get("status")) in {"inactive", "defunct"} and raw.get("id"):
+            result.deleted.append(record_id)  # a service that has closed leaves the index
+            continue
         try:
-            result.activities.append(oruk_service(raw, source=f"oruk:{path.name}"))
+            result.activities.append(oruk_service(raw, source=source))
         except (ValueError, ValidationError, TypeError, AttributeError) as exc:
             result.reject(record_id, str(exc).splitlines()[0])
     return result
 
 
-def detect_format(path: Path) -> Format:
-    if path.suffix.lower() == ".csv":
-        return "csv"
+def import_oruk(path: Path) -> ImportResult:
+    if path.is_dir() or path.suffix.lower() == ".csv":
+        return import_oruk_csv(path)
+    return _oruk_from(_oruk_records(read_json(path)), f"oruk:{path.name}", "oruk")
+
+
+# ── ORUK 3.0 CSV tables ────────────────────────────────────────────────────
+
+ORUK_TABLES = ("services.csv", "locations.csv", "service_at_location.csv")
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames:
+                raise FeedError(f"{path}: empty CSV (no header row)")
+            return [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
+    except FileNotFoundError as exc:
+        raise FeedError(f"{path}: no such file") from exc
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise FeedError(f"{path}: not a readable UTF-8 CSV ({exc})") from exc
+
+
+def is_oruk_csv(path: Path) -> bool:
+    folder = path if path.is_dir() else path.parent
+    return (folder / "services.csv").exists() and (path.is_dir() or path.name == "services.csv")
+
+
+def import_oruk_csv(path: Path) -> ImportResult:
+    """The ORUK CSV form: one table a file (services, organizations, locations, addresses, ...), joined by id."""
+    folder = path if path.is_dir() else path.parent
+    if not (folder / "services.csv").exists():
+        raise FeedError(f"{folder}: no services.csv; the ORUK CSV form needs services.csv beside its other tables")
+
+    def table(*names: str) -> list[dict[str, str]]:
+        rows: list[dict[str, str]] = []
+        seen: set[str] = set()
+        for name in names:
+            if (folder / name).exists():
+                for row in _read_csv(folder / name):
+                    key = row.get("id") or json.dumps(row, sort_keys=True)
+                    if key not in seen:
+                        seen.add(key)
+                        rows.append(row)
+        return rows
+
+    def by(rows: list[dict[str, str]], key: str) -> dict[str, list[dict[str, str]]]:
+        out: dict[str, list[dict[str, str]]] = {}
+        for row in rows:
+            out.setdefault(row.get(key, ""), []).append(row)
+        return out
+
+    organisations = {r["id"]: r for r in table("organizations.csv") if r.get("id")}
+    locations = {r["id"]: r for r in table("locations.csv") if r.get("id")}
+    addresses = by(table("addresses.csv", "address.csv"), "location_id")
+    access = by(table("accessibility.csv"), "location_id")
+    sals = by(table("service_at_location.csv"), "service_id")
+    schedules = by(table("schedules.csv", "schedule.csv"), "service_id")
+    costs = by(table("cost_options.csv"), "service_id")
+    contacts = by(table("contacts.csv"), "service_id")
+    terms = {r["id"]: r for r in table("taxonomy_terms.csv") if r.get("id")}
+    attributes = by(table("attributes.csv", "attribute.csv"), "link_id")
+
+    def nested(service: dict[str, str]) -> dict[str, Any]:
+        sid = service.get("id", "")
+        raw: dict[str, Any] = dict(service)
+        raw["organization"] = organisations.get(service.get("organization_id", ""), {})
+        raw["service_at_locations"] = [
+            {
+                "id": sal.get("id"),
+                "location": {
+                    **locations.get(sal.get("location_id", ""), {}),
+                    "addresses": addresses.get(sal.get("location_id", ""), []),
+                    "accessibility": access.get(sal.get("location_id", ""), []),
+                },
+            }
+            for sal in sals.get(sid, [])
+        ]
+        raw["schedules"] = schedules.get(sid, [])
+        raw["cost_options"] = costs.get(sid, [])
+        raw["contacts"] = contacts.get(sid, [])
+        raw["attributes"] = [
+            {"taxonomy_term": terms.get(a.get("taxonomy_term_id", ""), {})} for a in attributes.get(sid, [])
+        ]
+        return raw
+
+    services = table("services.csv")
+    return _oruk_from((("service", nested(s)) for s in services), f"oruk-csv:{folder.name}", "oruk-csv")
+
+
+# ── OpenActive RPDE ────────────────────────────────────────────────────────
+
+SCHEMA_DAYS = {
+    name: code
+    for code, name in zip(
+        DAY_CODES, ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"), strict=True
+    )
+}
+GENDERS: dict[str, Literal["any", "female", "male"]] = {"femaleonly": "female", "maleonly": "male"}
+OPPORTUNITY_TYPES = (
+    "SessionSeries",
+    "ScheduledSession",
+    "FacilityUse",
+    "IndividualFacilityUse",
+    "Slot",
+    "Event",
+    "CourseInstance",
+    "HeadlineEvent",
+    "OnDemandEvent",
+    "Course",
+)
+
+
+def _oa_day(value: Any) -> str | None:
+    name = _text(value).rstrip("/").rsplit("/", 1)[-1].lower()
+    return SCHEMA_DAYS.get(name) or (name.upper() if name.upper() in DAY_CODES else None)
+
+
+def _oa_datetime(value: Any) -> tuple[str | None, str | None]:
+    """(day code, HH:MM) from an ISO date-time, in the time zone it is written in."""
+    text = _text(value)
+    if not text:
+        return None, None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"startDate {text!r} is not an ISO 8601 date-time") from exc
+    return DAY_CODES[moment.weekday()], moment.strftime("%H:%M")
+
+
+def _labels(values: Any) -> list[str]:
+    out = []
+    for value in values if isinstance(values, list) else [values] if values else []:
+        label = _text(value.get("prefLabel") or value.get("name")) if isinstance(value, dict) else _text(value)
+        if label:
+            out.append(label)
+    return out
+
+
+def _oa_location(place: Any) -> tuple[Location, list[str]]:
+    if not isinstance(place, dict):
+        return Location(), []
+    address: dict[str, Any] = place["address"] if isinstance(place.get("address"), dict) else {}
+    geo: dict[str, Any] = place["geo"] if isinstance(place.get("geo"), dict) else {}
+    town = _text(address.get("addressLocality")) or _text(address.get("addressRegion"))
+    location = Location(
+        name=_text(place.get("name")),
+        address=", ".join(
+            x
+            for x in (
+                _text(address.get("streetAddress")),
+                _text(address.get("addressLocality")),
+                _text(address.get("addressRegion")),
+            )
+            if x
+        ),
+        town=town,
+        postcode=_text(address.get("postalCode")),
+        latitude=_point(geo.get("latitude"), geo.get("longitude"))[0],
+        longitude=_point(geo.get("latitude"), geo.get("longitude"))[1],
+    )
+    features = [
+        _text(f.get("name"))
+        for f in place.get("amenityFeature") or []
+        if isinstance(f, dict) and f.get("value") is True
+    ]
+    return location, features
+
+
+def openactive_activity(item: dict[str, Any], source: str) -> Activity:
+    """One RPDE item (SessionSeries, ScheduledSession with its superEvent, FacilityUse) as an Activity."""
+    data = item.get("data")
+    if not isinstance(data, dict):
+        raise ValueError("no data object")
+    kind = _text(data.get("@type") or data.get("type"))
+    if kind not in OPPORTUNITY_TYPES:
+        raise ValueError(f"@type {kind or 'missing'} is not an opportunity type")
+    parent = data.get("superEvent") or data.get("facilityUse")
+    if isinstance(parent, str):
+        raise ValueError(f"its parent {parent} is only a link; import the feed that holds it too")
+    parent = parent if isinstance(parent, dict) else {}
+    merged = {**parent, **{k: v for k, v in data.items() if v not in (None, "", [])}}
+    name = _text(merged.get("name"))
+    if not name:
+        raise ValueError("missing name")
+    location, features = _oa_location(merged.get("location"))
+    schedules: list[Schedule] = []
+    for s in merged.get("eventSchedule") or []:
+        if not isinstance(s, dict):
+            continue
+        schedules.append(
+            Schedule(
+                days=[d for d in (_oa_day(x) for x in (s.get("byDay") or [])) if d],
+                start_time=_time(s.get("startTime")),
+                end_time=_time(s.get("endTime")),
+                frequency="weekly" if _text(s.get("repeatFrequency")) == "P1W" else _text(s.get("repeatFrequency")),
+            )
+        )
+    if kind == "ScheduledSession" or (not schedules and data.get("startDate")):
+        day, start = _oa_datetime(data.get("startDate"))
+        _, end = _oa_datetime(data.get("endDate"))
+        if day:
+            schedules = [
+                Schedule(
+                    days=[day],
+                    start_time=start,
+                    end_time=end,
+                    frequency="once",
+                    description=_text(data.get("startDate")),
+                )
+            ]
+    if not schedules:
+        by_slot: dict[tuple[str, str | None], Schedule] = {}
+        for sub in merged.get("subEvent") or []:
+            if isinstance(sub, dict):
+                day, start = _oa_datetime(sub.get("startDate"))
+                _, end = _oa_datetime(sub.get("endDate"))
+                if day:
+                    by_slot.setdefault((day, start), Schedule(days=[day], start_time=start, end_time=end))
+        schedules = list(by_slot.values())
+    costs = []
+    for offer in merged.get("offers") or []:
+        if isinstance(offer, dict):
+            price = _number(offer.get("price"))
+            if price is not None and price < 0:
+                raise ValueError(f"offer {_text(offer.get('name')) or '?'} has a negative price")
+            costs.append(
+                CostOption(option=_text(offer.get("name")), amount=price, description=_text(offer.get("priceCurrency")))
+            )
+    amounts = [c.amount for c in costs if c.amount is not None and "carer" not in c.option.lower()]
+    carers = [c for c in costs if "carer" in c.option.lower()]
+    age: dict[str, Any] = merged["ageRange"] if isinstance(merged.get("ageRange"), dict) else {}
+    gender_url = _text(merged.get("genderRestriction")).rsplit("/", 1)[-1].lower()
+    levels = " ".join(_labels(merged.get("level")))
+    support = _labels(merged.get("accessibilitySupport"))
+    notes = [*support, *features, _text(merged.get("accessibilityInformation"))]
+    organiser: dict[str, Any] = merged["organizer"] if isinstance(merged.get("organizer"), dict) else {}
+    identifier = _text(item.get("id")) or _text(data.get("identifier")) or _text(data.get("@id"))
+    modified = item.get("modified")
+    return Activity(
+        id=f"openactive:{identifier}",
+        name=name,
+        description=_text(merged.get("description")),
+        activity_types=activity_types(_labels(merged.get("activity")), name),
+        organisation=_text(organiser.get("name")),
+        location=location,
+        schedules=schedules,
+        costs=costs,
+        free=(all(a == 0 for a in amounts) if amounts else None),
+        carer_free=(any(c.amount == 0 for c in carers) if carers else None),
+        min_age=_age(age.get("minValue")),
+        max_age=_age(age.get("maxValue")),
+        gender=GENDERS.get(gender_url, "any"),
+        level=level_of(levels) if levels else "",
+        accessibility=sorted(set(accessibility_tags(" ".join(notes)))),
+        accessibility_notes="; ".join(n for n in notes if n)[:500],
+        eligibility=", ".join(_labels(merged.get("category"))),
+        contact=", ".join(x for x in (_text(organiser.get("email")), _text(organiser.get("telephone"))) if x),
+        booking=_text(merged.get("url"))
+        or next((_text(o.get("url")) for o in merged.get("offers") or [] if isinstance(o, dict) and o.get("url")), ""),
+        source=source,
+        source_id=identifier,
+        last_modified=str(modified) if modified is not None else None,
+    )
+
+
+def import_openactive(path: Path) -> ImportResult:
+    """An RPDE page ({items, next}); items are updated (imported) or deleted (removed by id)."""
     data = read_json(path)
-    first = next(iter(data.get("items", [])), None) if isinstance(data, dict) else None
-    if isinstance(data, dict) and (("items" in data and "next" in data) or ("@context" in data and "oa" in str(data))):
-        return "openactive"
-    if first is not None:
+    result = ImportResult(format="openactive")
+    if isinstance(data, dict) and "items" not in data and ("@type" in data or "type" in data):
+        data = {"items": [{"state": "updated", "id": data.get("identifier") or data.get("@id"), "data": data}]}
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        raise FeedError(f"{path}: not an OpenActive RPDE page (expected an object with an 'items' list)")
+    for index, item in enumerate(data["items"]):
+        if not isinstance(item, dict):
+            result.reject(f"#{index}", "item is not an object")
+            continue
+        item_id = _text(str(item.get("id", ""))) or f"#{index}"
+        state = _text(item.get("state"))
+        if state == "deleted":
+            result.deleted.append(f"openactive:{item_id}")
+            continue
+        if state != "updated":
+            result.reject(item_id, f"state is {state or 'missing'}; RPDE items are 'updated' or 'deleted'")
+            continue
+        if not item.get("id"):
+            result.reject(item_id, "missing id")
+            continue
+        kind = _text((item.get("data") or {}).get("@type") if isinstance(item.get("data"), dict) else "")
+        if kind in {"Place", "Organization", "Person"}:
+            result.skip(item_id, f"a {kind}, not an activity")
+            continue
+        try:
+            result.activities.append(openactive_activity(item, f"openactive:{path.name}"))
+        except (ValueError, ValidationError, TypeError, AttributeError) as exc:
+            result.reject(item_id, str(exc).splitlines()[0])
+    return result
+
+
+# ── plain CSV ──────────────────────────────────────────────────────────────
+
+PLAIN_COLUMNS = (
+    "id",
+    "name",
+    "description",
+    "activity",
+    "organisation",
+    "venue",
+    "address",
+    "town",
+    "postcode",
+    "latitude",
+    "longitude",
+    "days",
+    "start_time",
+    "end_time",
+    "cost",
+    "carer_cost",
+    "min_age",
+    "max_age",
+    "gender",
+    "level",
+    "accessibility",
+    "eligibility",
+    "contact",
+    "booking",
+    "last_modified",
+)
+PLAIN_DAYS = {**{code.lower(): code for code in DAY_CODES}, **{n[:3]: c for n, c in SCHEMA_DAYS.items()}, **SCHEMA_DAYS}
+
+
+def plain_row(row: dict[str, str], source: str) -> Activity:
+    """One row of the plain CSV (columns in ``PLAIN_COLUMNS``; id and name required)."""
+    if not row.get("id"):
+        raise ValueError("missing id")
+    if not row.get("name"):
+        raise ValueError("missing name")
+    days = []
+    for word in re.split(r"[,;/ ]+", row.get("days", "").strip()):
+        if word:
+            code = PLAIN_DAYS.get(word.lower())
+            if code is None:
+                raise ValueError(f"day {word!r} is not a day (use MO..SU or Monday..Sunday)")
+            days.append(code)
+    start, end = _time(row.get("start_time")), _time(row.get("end_time"))
+    if row.get("start_time") and start is None:
+        raise ValueError(f"start_time {row['start_time']!r} is not HH:MM")
+    costs = []
+    for column, option in (("cost", "Standard"), ("carer_cost", "Carer")):
+        if row.get(column):
+            amount = 0.0 if row[column].lower() == "free" else _number(row[column])
+            if amount is None or amount < 0:
+                raise ValueError(f"{column} {row[column]!r} is not an amount (a number or 'free')")
+            costs.append(CostOption(option=option, amount=amount))
+    gender = row.get("gender", "").lower()
+    if gender not in ("", "any", "female", "male"):
+        raise ValueError(f"gender {row['gender']!r} is not any, female or male")
+    types = [t.strip() for t in row.get("activity", "").split(";") if t.strip()]
+    access_text = row.get("accessibility", "")
+    return Activity(
+        id=row["id"],
+        name=row["name"],
+        description=row.get("description", ""),
+        activity_types=activity_types(types, row["name"]),
+        organisation=row.get("organisation", ""),
+        location=Location(
+            name=row.get("venue", ""),
+            address=row.get("address", ""),
+            town=row.get("town", ""),
+            postcode=row.get("postcode", ""),
+            latitude=_point(row.get("latitude"), row.get("longitude"))[0],
+            longitude=_point(row.get("latitude"), row.get("longitude"))[1],
+        ),
+        schedules=[Schedule(days=days, start_time=start, end_time=end, frequency="weekly")] if days or start else [],
+        costs=costs,
+        free=(costs[0].amount == 0) if costs and costs[0].option == "Standard" else None,
+        carer_free=any(c.option == "Carer" and c.amount == 0 for c in costs) or None,
+        min_age=_age(row.get("min_age")),
+        max_age=_age(row.get("max_age")),
+        gender=gender if gender in ("female", "male") else "any",  # type: ignore[arg-type]
+        level=level_of(row.get("level", "")),
+        accessibility=sorted(set(accessibility_tags(access_text))),
+        accessibility_notes=access_text,
+        eligibility=row.get("eligibility", ""),
+        contact=row.get("contact", ""),
+        booking=row.get("booking", ""),
+        source=source,
+        source_id=row["id"],
+        last_modified=row.get("last_modified") or None,
+    )
+
+
+def import_plain_csv(path: Path) -> ImportResult:
+    rows = _read_csv(path)
+    result = ImportResult(format="csv")
+    header = set(rows[0]) if rows else set()
+    if rows and not {"id", "name"} <= header:
+        raise FeedError(
+            f"{path}: a plain CSV needs at least the columns id and name; columns: {', '.join(PLAIN_COLUMNS)}"
+        )
+    for index, row in enumerate(rows):
+        try:
+            result.activities.append(plain_row(row, f"csv:{path.name}"))
+        except (ValueError, ValidationError) as exc:
+            result.reject(row.get("id") or f"row {index + 2}", str(exc).splitlines()[0])
+    return result
+
+
+def import_csv(path: Path) -> ImportResult:
+    return import_oruk_csv(path) if is_oruk_csv(path) else import_plain_csv(path)
+
+
+# ── choosing the importer ──────────────────────────────────────────────────
+
+
+def detect_format(path: Path) -> Format:
+    if path.is_dir():
+        if (path / "services.csv").exists():
+            return "oruk"
+        raise FeedError(f"{path}: a folder without services.csv; give the feed files themselves")
+    if path.suffix.lower() == ".csv":
+        return "oruk" if is_oruk_csv(path) else "csv"
+    data = read_json(path)
+    if isinstance(data, dict) and (isinstance(data.get("items"), list) or "@context" in data):
         return "openactive"
     return "oruk"
 
 
-IMPORTERS = {"oruk": import_oruk}
+IMPORTERS: dict[str, Callable[[Path], ImportResult]] = {
+    "oruk": import_oruk,
+    "openactive": import_openactive,
+    "csv": import_csv,
+}
 
 
 def import_path(path: Path, fmt: Format = "auto") -> ImportResult:
+    path = Path(path)
+    if not path.exists():
+        raise FeedError(f"{path}: no such file or folder")
     chosen = detect_format(path) if fmt == "auto" else fmt
     importer = IMPORTERS.get(chosen)
     if importer is None:
-        raise FeedError(f"{path}: the {chosen} importer is not available yet; supported: {', '.join(IMPORTERS)}")
+        raise FeedError(f"{path}: unknown format {chosen}; supported: {', '.join(IMPORTERS)}")
     return importer(path)
 
 

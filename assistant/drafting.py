@@ -13,19 +13,23 @@ Two drafters behind one interface:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.activities import activity_list
+from assistant.activities import Concept, activity_list
 from assistant.chat import ChatModel
 from assistant.embedding import Embedder
+from assistant.errors import BadInput
 from assistant.records import Draft, Evidence, Goal, Section, Segment, Statement, Transcript
 from assistant.templates import Template
+
+T = TypeVar("T", bound=BaseModel)
 
 NOT_DISCUSSED = "Not discussed"
 FOR_OT = "For the OT to complete"
@@ -45,7 +49,7 @@ FREQUENCY = re.compile(
     r"\b(?:(?:once|twice|one|two|three|four|five|\d+)\s+(?:times?\s+)?(?:a|per|each)\s+(?:week|fortnight|month|day)"
     r"|every\s+(?:week|day|monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
     r"|for\s+(?:\d+|ten|fifteen|twenty|thirty|forty|forty-five|sixty)\s+minutes"
-    r"|(?:\d+|ten|twenty|thirty)\s+lengths)\b",
+    r"|(?:\d+|a few|a couple of|ten|twenty|thirty)\s+lengths)\b",
     re.I,
 )
 SUPPORT = re.compile(
@@ -54,8 +58,11 @@ SUPPORT = re.compile(
     re.I,
 )
 TIMEFRAME = re.compile(
-    r"\b(?:by (?:the )?(?:summer|spring|autumn|winter|christmas|easter|end of \w+|next \w+)|"
-    r"in (?:\d+|a few|a couple of|six|three|two) (?:weeks|months)|within (?:\d+|six|three|twelve) (?:weeks|months))\b",
+    r"\b(?:(?:by|in|before|for) (?:the (?:start|end) of )?(?:the )?(?:january|february|march|april|may|june|july"
+    r"|august|september|october|november|december|spring|summer|autumn|winter|christmas|easter|new year|season)"
+    r"|by (?:the )?(?:end of \w+|next \w+)"
+    r"|in (?:\d+|a few|a couple of|six|three|two|four) (?:weeks|months)"
+    r"|within (?:\d+|six|three|twelve) (?:weeks|months))\b",
     re.I,
 )
 
@@ -109,21 +116,103 @@ def verify_evidence(draft: Draft, transcript: Transcript) -> Draft:
 
 # ── offline drafter ─────────────────────────────────────────────────────────
 
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
+ABBREVIATION = re.compile(r"(?:^|\s)(?:mr|mrs|ms|dr|st|prof|vs|etc|approx|e\.g|i\.e)\.$", re.I)
+# Clean verbatim: hesitations, cut-off words and stutters are deleted; nothing is ever added.
+DISFLUENCY = re.compile(r"(?<![\w'-])(?:uh|um+|uhm|erm|er|ah|hmm+|mm+|mhm|uh-huh|mm-hmm)(?![\w'-])[\s,.]*", re.I)
+CUT_OFF = re.compile(r"(?<![\w'-])[\w']+-(?=\s|$)")
+STUTTER = re.compile(r"\b([\w']+)(?:\s*,)?\s+\1\b", re.I)
+YOU_KNOW = re.compile(r",\s*you know\s*,", re.I)
+# A client sentence led by "she"/"he" or "my friend/sister/...": about someone else, not the person.
+SOMEONE_ELSE = re.compile(
+    r"^(?:(?:and|but|oh|well|so|now|no|yes|yeah|because|cos)\W+)*"
+    r"(?:she|he|my (?:friend|mate|sister|brother|neighbour|cousin|aunt|auntie|uncle|nan|gran|grandad|grandma))\b",
+    re.I,
+)
+# A carer saying what the person wants: wishes come only from the person's own words.
+PROXY_WISH = re.compile(
+    r"\b(?:he|she)(?:'d| would| does| doesn't| does not| don't| won't| wouldn't| no longer)?"
+    r"\s+(?:really\s+)?(?:wants?|likes?|loves?|needs? to)\b",
+    re.I,
+)
+ACTIVITY_VERB = re.compile(r"\b(?:play|do|try|go|join|start|be back|get back|take up|swim|walk|dance|cycle)\b", re.I)
+
+SHORT_ANSWER = 12  # words: an answer shorter than this is placed together with the question it answers
+ANSWER_MIN_WORDS = 3  # an answer to a question may be this short and still be placed
+DEFAULT_SPEAKERS: dict[str, str] = {"OT": "OT", "client": "Client", "other": "Carer/family", "unknown": "Speaker"}
+SPEAKER_NAME = DEFAULT_SPEAKERS  # the labels used when a template names none
+
 
 @dataclass
 class Utterance:
+    """One sentence of one segment: ``text`` verbatim (the evidence), ``clean`` its clean-verbatim form."""
+
     segment: Segment
     text: str
+    clean: str
+    index: int = 0
+    asked: str = ""  # the OT's question this sentence answers, if it opens the reply to one
+
+    @property
+    def placing_text(self) -> str:
+        """What placement reads: a short answer is read with its question ("Some, but not enough.")."""
+        return f"{self.asked} {self.clean}" if self.asked and self.words < SHORT_ANSWER else self.clean
+
+    @property
+    def words(self) -> int:
+        return len(self.clean.split())
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a segment, each a verbatim piece of it (works for lower-case ASR text too)."""
+    out: list[str] = []
+    for part in SENTENCE_BREAK.split(text.strip()):
+        part = part.strip()
+        if not part:
+            continue
+        if out and ABBREVIATION.search(out[-1]):
+            out[-1] = f"{out[-1]} {part}"
+        else:
+            out.append(part)
+    return out
+
+
+def clean_verbatim(text: str) -> str:
+    """Delete hesitations, cut-off words and stutters; tidy spacing. Words are only ever removed."""
+    out = DISFLUENCY.sub("", text)
+    out = CUT_OFF.sub("", out)
+    out = YOU_KNOW.sub(",", out)
+    previous = None
+    while previous != out:
+        previous, out = out, STUTTER.sub(r"\1", out)
+    out = re.sub(r"\s+([,.;:?!])", r"\1", out)
+    out = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", out)
+    out = re.sub(r"\s+", " ", out).strip(" ,;:-")
+    out = re.sub(r"(?<![\w'])i(?![\w])", "I", out)
+    out = re.sub(r"(?<![\w'])i'", "I'", out)
+    return out[:1].upper() + out[1:] if out else out
 
 
 def split_utterances(transcript: Transcript) -> list[Utterance]:
-    out = []
+    out: list[Utterance] = []
+    question = ""
     for segment in transcript.segments:
-        for sentence in SENTENCE_END.split(segment.text.strip()):
-            sentence = sentence.strip()
-            if sentence:
-                out.append(Utterance(segment, sentence))
+        sentences = split_sentences(segment.text)
+        for n, sentence in enumerate(sentences):
+            asked = question if n == 0 and segment.speaker != "OT" else ""
+            out.append(Utterance(segment, sentence, clean_verbatim(sentence), len(out), asked))
+        last = sentences[-1] if sentences else ""
+        question = clean_verbatim(last) if segment.speaker == "OT" and last.rstrip().endswith("?") else ""
     return out
+
+
+def about_someone_else(utterance: Utterance) -> bool:
+    """A sentence that must not be written up as the person's own: a friend's illness, a carer's wish for them."""
+    if utterance.segment.speaker == "client":
+        return bool(SOMEONE_ELSE.match(utterance.text))
+    if utterance.segment.speaker == "other":
+        return bool(PROXY_WISH.search(utterance.text))
+    return False
 
 
 def _cue_pattern(cues: Sequence[str]) -> re.Pattern[str] | None:
@@ -132,52 +221,77 @@ def _cue_pattern(cues: Sequence[str]) -> re.Pattern[str] | None:
     return re.compile(r"\b(?:" + "|".join(re.escape(c.lower()) for c in cues) + r")\b", re.I)
 
 
-SPEAKER_NAME = {"OT": "OT", "client": "Client", "other": "Carer/family", "unknown": "Speaker"}
-
-
-def statement_for(utterance: Utterance) -> Statement:
-    """A concise statement that is the quote itself, attributed: it cannot say more than was said."""
-    who = SPEAKER_NAME[utterance.segment.speaker]
+def statement_for(utterance: Utterance, speakers: dict[str, str] | None = None) -> Statement:
+    """A concise statement that is the quote itself (clean verbatim), attributed: it cannot say more than was said."""
+    who = (speakers or DEFAULT_SPEAKERS).get(utterance.segment.speaker, "Speaker")
     return Statement(
-        text=f"{who}: “{utterance.text}”",
+        text=f"{who}: “{utterance.clean}”",
         evidence=[Evidence(segment=utterance.segment.id, quote=utterance.text)],
     )
 
 
 class OfflineDrafter:
-    """Deterministic, never invents: every statement is a quote placed in a section."""
+    """Deterministic, never invents: every statement is a quote placed in a section.
+
+    Sentences are placed by MiniLM similarity to each section's title and description plus
+    a bonus for the section's cue words; each section keeps its best ``max_statements``
+    sentences, in the order they were said. Questions from the OT, fillers, sentences the
+    person says about someone else and a carer's claims about what the person wants are left out.
+    """
 
     name = "offline"
 
-    def __init__(self, embedder: Embedder, min_similarity: float = 0.28) -> None:
+    def __init__(
+        self, embedder: Embedder, min_similarity: float = 0.28, cue_weight: float = 0.15, min_words: int = 4
+    ) -> None:
         self.embedder = embedder
         self.min_similarity = min_similarity
+        self.cue_weight = cue_weight
+        self.min_words = min_words
 
-    def draft(self, transcript: Transcript, template: Template) -> Draft:
-        utterances = [
+    def candidates(self, transcript: Transcript) -> list[Utterance]:
+        return [
             u
             for u in split_utterances(transcript)
-            if len(u.text.split()) >= 4 and not FILLER.match(u.text) and not self._is_question_only(u)
+            if (u.words >= self.min_words or (u.asked and u.words >= ANSWER_MIN_WORDS))
+            and not FILLER.match(u.clean)
+            and not self._is_question_only(u)
+            and not about_someone_else(u)
         ]
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        """Embed in length order (batches pad to their longest sentence), return in the given order."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = self.embedder.embed([texts[i] for i in order])
+        out = np.empty_like(vectors)
+        out[np.array(order, dtype=np.int64)] = vectors
+        return out
+
+    def draft(self, transcript: Transcript, template: Template) -> Draft:
+        utterances = self.candidates(transcript)
         fillable = [s for s in template.sections if s.drafted_by == "transcript"]
-        chosen: dict[str, list[tuple[float, int, Utterance]]] = {s.id: [] for s in fillable}
+        chosen: dict[str, list[tuple[float, Utterance]]] = {s.id: [] for s in fillable}
         if utterances and fillable:
-            vectors = self.embedder.embed([u.text for u in utterances])
+            vectors = self._embed([u.placing_text for u in utterances])
             anchors = self.embedder.embed([f"{s.title}: {s.description}" for s in fillable])
             similarity = vectors @ anchors.T
             cues = [_cue_pattern(s.cues) for s in fillable]
+            bonus = np.array(
+                [
+                    [self.cue_weight * min(2, len(p.findall(u.placing_text))) if p else 0.0 for p in cues]
+                    for u in utterances
+                ]
+            )
+            scores = similarity + bonus
+            best = scores.argmax(axis=1)
+            threshold = self.min_similarity if template.min_similarity is None else template.min_similarity
             for i, utterance in enumerate(utterances):
-                scores = np.array(
-                    [
-                        similarity[i, j] + (0.15 * min(2, len(p.findall(utterance.text))) if p else 0.0)
-                        for j, p in enumerate(cues)
-                    ]
-                )
-                best = int(np.argmax(scores))
-                if scores[best] >= self.min_similarity:
-                    chosen[fillable[best].id].append((float(scores[best]), i, utterance))
+                j = int(best[i])
+                if scores[i, j] >= threshold:
+                    chosen[fillable[j].id].append((float(scores[i, j]), utterance))
 
-        goals = self._goals(transcript, template) if template.goals else []
+        speakers = template.speakers or DEFAULT_SPEAKERS
+        goals = self._goals(transcript) if template.goals else []
         sections: list[Section] = []
         for spec in template.sections:
             if spec.drafted_by == "ot":
@@ -195,9 +309,9 @@ class OfflineDrafter:
                     )
                 )
                 continue
-            picked = sorted(chosen.get(spec.id, []), key=lambda t: (-t[0], t[1]))[: spec.max_statements]
-            picked.sort(key=lambda t: t[1])
-            statements = [statement_for(u) for _, _, u in picked]
+            picked = sorted(chosen.get(spec.id, []), key=lambda t: (-t[0], t[1].index))[: spec.max_statements]
+            picked.sort(key=lambda t: t[1].index)
+            statements = [statement_for(u, speakers) for _, u in picked]
             if statements:
                 sections.append(
                     Section(
@@ -217,35 +331,119 @@ class OfflineDrafter:
     def _is_question_only(utterance: Utterance) -> bool:
         return utterance.segment.speaker == "OT" and utterance.text.rstrip().endswith("?")
 
-    def _goals(self, transcript: Transcript, template: Template) -> list[Goal]:
-        """SMART goals from what the person says they want; unknown parts stay visible placeholders."""
-        goals: list[Goal] = []
-        seen: set[str] = set()
-        activities = activity_list()
-        for utterance in split_utterances(transcript):
-            if utterance.segment.speaker == "OT" or not WISH.search(utterance.text):
-                continue
-            found = activities.find(utterance.text)
-            if not found:
-                continue
-            activity = found[0].label
-            if activity in seen:
-                continue
-            seen.add(activity)
-            measure = _first(FREQUENCY, utterance.text) or f"{TO_AGREE}: how often and for how long"
-            support = _first(SUPPORT, utterance.text) or f"{TO_AGREE}: support needed"
-            timeframe = _first(TIMEFRAME, utterance.text) or f"{TO_AGREE}: by when"
-            goals.append(
-                Goal(
-                    text=f"To take part in {activity.lower()} ({measure}), {support}, {timeframe}.",
-                    activity=activity,
-                    measure=measure,
-                    support=support,
-                    timeframe=timeframe,
-                    evidence=[Evidence(segment=utterance.segment.id, quote=utterance.text)],
-                )
+    def _goals(self, transcript: Transcript) -> list[Goal]:
+        return draft_goals(transcript)
+
+
+def _person_speaker(transcript: Transcript) -> set[str]:
+    """Whose wishes count: the client's; where nobody is labelled client, anyone's but the OT's."""
+    speakers = {s.speaker for s in transcript.segments}
+    return {"client"} if "client" in speakers else {"unknown"}
+
+
+def draft_goals(transcript: Transcript) -> list[Goal]:
+    """SMART goals (Bovend'Eerdt et al. 2009) from what the person says they want.
+
+    Target activity from the person's words (OpenActive Activity List), or from the last
+    few segments when the wish itself does not name it ("I want to be back on the green").
+    Quantified performance, support and time period are filled only where said, in the
+    wish's own turn; otherwise they stay visible "[to agree]" placeholders.
+    """
+    goals: list[Goal] = []
+    seen: set[str] = set()
+    activities = activity_list()
+    people = _person_speaker(transcript)
+    utterances = split_utterances(transcript)
+    by_segment: dict[int, list[Utterance]] = {}
+    for u in utterances:
+        by_segment.setdefault(u.segment.id, []).append(u)
+    positions = {s.id: i for i, s in enumerate(transcript.segments)}
+    for utterance in utterances:
+        if utterance.segment.speaker not in people or not WISH.search(utterance.text):
+            continue
+        if _negated_wish(utterance.text):
+            continue
+        evidence = [Evidence(segment=utterance.segment.id, quote=utterance.text)]
+        found = [c for c, _ in activities.mentions(utterance.text)]
+        if not found and ACTIVITY_VERB.search(utterance.text):
+            found, context = _activity_nearby(transcript, positions[utterance.segment.id], by_segment, utterance)
+            if context is not None:
+                evidence.append(Evidence(segment=context.segment.id, quote=context.text))
+        if not found:
+            continue
+        activity = found[0].label
+        if activity in seen:
+            continue
+        seen.add(activity)
+        same_turn = [u for u in by_segment[utterance.segment.id] if u.index >= utterance.index]
+        parts: dict[str, str] = {}
+        for key, pattern in (("measure", FREQUENCY), ("support", SUPPORT), ("timeframe", TIMEFRAME)):
+            for u in same_turn:
+                hit = _first(pattern, u.text)
+                if hit:
+                    parts[key] = hit
+                    if all(e.quote != u.text for e in evidence):
+                        evidence.append(Evidence(segment=u.segment.id, quote=u.text))
+                    break
+        measure = parts.get("measure") or TO_AGREE
+        support = parts.get("support") or TO_AGREE
+        timeframe = parts.get("timeframe") or TO_AGREE
+        goals.append(
+            Goal(
+                text=f"{activity}: to take part in {activity.lower()}; how much: {measure}; support: {support}; "
+                f"by when: {timeframe}.",
+                activity=activity,
+                measure=measure,
+                support=support,
+                timeframe=timeframe,
+                evidence=evidence,
             )
-        return goals
+        )
+    return goals
+
+
+def signposting_question(goal: Goal, town: str | None = None) -> str:
+    """A question for the signposting service from a goal: its activity and the parts that are known.
+
+    ``reconnect ask`` / ``Services.ask`` take it as it is; placeholders are left out, so an
+    unagreed part never narrows the search.
+    """
+    parts = [goal.activity.lower()]
+    if goal.support != TO_AGREE:
+        parts.append(goal.support)
+    if goal.measure != TO_AGREE:
+        parts.append(goal.measure)
+    if town:
+        parts.append(f"in {town}")
+    return " ".join(parts)
+
+
+NEGATED_WISH = re.compile(
+    r"\b(?:(?:don't|do not|never|wouldn't|would not|won't)\s+(?:really\s+)?(?:want|like|wanna)"
+    r"|(?:not much|nothing|not anything)\b[^.?!]{0,12}\bwant)\b",
+    re.I,
+)
+
+
+def _negated_wish(text: str) -> bool:
+    positive = re.search(r"\b(?:i'd|i would) (?:really )?(?:love|like) to\b", text, re.I)
+    return bool(NEGATED_WISH.search(text)) and not positive
+
+
+def _activity_nearby(
+    transcript: Transcript, position: int, by_segment: dict[int, list[Utterance]], wish: Utterance
+) -> tuple[list[Concept], Utterance | None]:
+    """The activity named just before a wish that does not name one: earlier in the same turn, or in the
+    OT's question just before it ("What do you want to get back to?" ... "Bowls. I want to be back on the green")."""
+    activities = activity_list()
+    nearby = [u for u in by_segment[wish.segment.id] if u.index < wish.index]
+    if position > 0 and transcript.segments[position - 1].speaker == "OT":
+        nearby = by_segment.get(transcript.segments[position - 1].id, []) + nearby
+    for u in reversed(nearby):
+        found = [c for c, _ in activities.mentions(u.text)]
+        if found:
+            return found, u
+    return [], None
 
 
 def _first(pattern: re.Pattern[str], text: str) -> str | None:
@@ -298,7 +496,13 @@ def transcript_lines(transcript: Transcript) -> str:
 
 
 class ModelDrafter:
-    """A chat model drafts; only redacted text goes in; evidence is checked on the way out."""
+    """A chat model drafts; only redacted text goes in; evidence is checked on the way out.
+
+    A statement whose quote is not in the cited segment is flagged (``verify_evidence``);
+    a quote that is in the transcript but cites the wrong segment is re-pointed to the right
+    one. The analysis section stays the OT's: whatever the model drafts there is marked for
+    the OT to complete. Token counts, time and cost are recorded in ``Draft.usage``.
+    """
 
     def __init__(self, chat: ChatModel) -> None:
         self.chat = chat
@@ -307,24 +511,42 @@ class ModelDrafter:
     def draft(self, transcript: Transcript, template: Template) -> Draft:
         sections_text = "\n".join(f"{s.id}: {s.title} — {s.description}" for s in template.sections)
         system, user = template.prompt.render(transcript=transcript_lines(transcript), sections=sections_text)
+        before = _usage_snapshot(self.chat)
         out = self.chat.structured(system, user, DraftOut)
         by_id = {s.id: s for s in out.sections}
         sections: list[Section] = []
         warnings: list[str] = []
+        known = {s.id for s in template.sections}
+        for extra in sorted(set(by_id) - known):
+            warnings.append(f"the model returned a section '{extra}' the template does not have; it was left out")
         for spec in template.sections:
             got = by_id.get(spec.id)
+            statements = [
+                Statement(text=st.text, evidence=[_locate(transcript, e.segment, e.quote) for e in st.evidence])
+                for st in (got.statements if got else [])
+            ]
             if spec.drafted_by == "ot":
-                sections.append(Section(id=spec.id, title=spec.title, text=FOR_OT, status="for_ot"))
+                proposed = got.text.strip() if got is not None else ""
+                text = f"{FOR_OT} (model draft): {proposed}" if proposed else FOR_OT
+                sections.append(
+                    Section(id=spec.id, title=spec.title, text=text, statements=statements, status="for_ot")
+                )
                 continue
-            if got is None or (not got.statements and spec.drafted_by != "goals"):
+            if spec.drafted_by == "goals" and (got is None or not got.text.strip()):
+                sections.append(
+                    Section(
+                        id=spec.id,
+                        title=spec.title,
+                        text="\n".join(f"- {g.text}" for g in out.goals) if out.goals else NOT_DISCUSSED,
+                        status="drafted" if out.goals else "not_discussed",
+                    )
+                )
+                continue
+            if got is None or (not statements and spec.drafted_by != "goals"):
                 if got is None:
                     warnings.append(f"the model returned no '{spec.id}' section")
                 sections.append(Section(id=spec.id, title=spec.title, text=NOT_DISCUSSED, status="not_discussed"))
                 continue
-            statements = [
-                Statement(text=st.text, evidence=[Evidence(segment=e.segment, quote=e.quote) for e in st.evidence])
-                for st in got.statements
-            ]
             sections.append(
                 Section(
                     id=spec.id,
@@ -337,14 +559,13 @@ class ModelDrafter:
             Goal(
                 text=g.text,
                 activity=g.activity,
-                measure=g.measure,
-                support=g.support,
-                timeframe=g.timeframe,
-                evidence=[Evidence(segment=e.segment, quote=e.quote) for e in g.evidence],
+                measure=g.measure or TO_AGREE,
+                support=g.support or TO_AGREE,
+                timeframe=g.timeframe or TO_AGREE,
+                evidence=[_locate(transcript, e.segment, e.quote) for e in g.evidence],
             )
             for g in out.goals
         ]
-        usage = self.chat.usage
         draft = Draft(
             template=template.id,
             template_version=template.version,
@@ -352,11 +573,82 @@ class ModelDrafter:
             goals=goals,
             drafter=self.name,
             warnings=warnings,
-            usage={
-                "calls": usage.calls,
-                "input_tokens": usage.input_tokens,
-                "output_tokens": usage.output_tokens,
-                "seconds": round(usage.seconds, 3),
-            },
+            usage=_usage_delta(before, self.chat),
         )
-        return verify_evidence(draft, transcript)
+        checked = verify_evidence(draft, transcript)
+        unverified = sum(1 for s in checked.sections for st in s.statements if st.flagged) + sum(
+            1 for g in checked.goals if g.flagged
+        )
+        if unverified:
+            checked.warnings.append(
+                f"{unverified} statement(s) have no quote found in the transcript: flagged for the OT"
+            )
+        return checked
+
+
+    def refine(self, draft: Draft, transcript: Transcript, template: Template, instruction: str) -> Draft:
+        """The OT's request in words ("make goal 2 more specific", "add that she uses a stick outdoors").
+
+        The model gets the redacted transcript, the current draft and the request, and returns the
+        whole note again; its evidence is checked exactly as for a first draft.
+        """
+        if not instruction.strip():
+            raise BadInput("say what to change, for example: make goal 2 more specific")
+        current = json.dumps(
+            {
+                "sections": [
+                    {
+                        "id": s.id,
+                        "text": s.text,
+                        "statements": [st.model_dump(exclude={"flagged"}) for st in s.statements],
+                    }
+                    for s in draft.sections
+                ],
+                "goals": [g.model_dump(exclude={"flagged"}) for g in draft.goals],
+            },
+            ensure_ascii=False,
+        )
+        refined = ModelDrafter(_Refining(self.chat, current, instruction))
+        out = refined.draft(transcript, template)
+        return out.model_copy(update={"drafter": self.name})
+
+
+class _Refining:
+    """Wraps a chat model so the prompt carries the current draft and the OT's request."""
+
+    def __init__(self, chat: ChatModel, current: str, instruction: str) -> None:
+        self.chat = chat
+        self.name = chat.name
+        self.usage = chat.usage
+        self.current = current
+        self.instruction = instruction
+
+    def structured(self, system: str, user: str, schema: type[T]) -> T:
+        user = (
+            f"{user}\n\nThe current draft (JSON):\n{self.current}\n\n"
+            f"The OT asks: {self.instruction}\n"
+            "Return the whole note again with only that change; every statement still cites a verbatim quote."
+        )
+        return self.chat.structured(system, user, schema)
+
+
+def _locate(transcript: Transcript, segment: int, quote: str) -> Evidence:
+    """The evidence as cited, re-pointed to the segment that holds the quote if the model cited the wrong one."""
+    wanted = _norm(quote)
+    if wanted:
+        cited = next((s for s in transcript.segments if s.id == segment), None)
+        if cited is None or wanted not in _norm(cited.text):
+            for s in transcript.segments:
+                if wanted in _norm(s.text):
+                    return Evidence(segment=s.id, quote=quote)
+    return Evidence(segment=segment, quote=quote)
+
+
+def _usage_snapshot(chat: ChatModel) -> dict[str, float]:
+    usage = chat.usage
+    return usage.as_dict() if hasattr(usage, "as_dict") else {}
+
+
+def _usage_delta(before: dict[str, float], chat: ChatModel) -> dict[str, float]:
+    after = _usage_snapshot(chat)
+    return {k: round(v - before.get(k, 0.0), 6) for k, v in after.items()}

@@ -284,6 +284,18 @@ class Piece:
         return self.text.isdigit()
 
 
+def _spelled_letter(tokens: list[re.Match[str]], i: int) -> bool:
+    """'A' is a spelled letter ("nine A B", "A B one two"), not the article, when letters or numbers surround it."""
+
+    def spelled(j: int) -> bool:
+        if not 0 <= j < len(tokens):
+            return False
+        word = tokens[j].group()
+        return bool(re.fullmatch(r"[B-HJ-Z]|\d+", word)) or word.lower() in UNITS or word.lower() in TEENS
+
+    return spelled(i + 1) and (spelled(i - 1) or re.fullmatch(r"[B-HJ-Z]", tokens[i + 1].group()) is not None)
+
+
 def _pieces(tokens: list[re.Match[str]]) -> Iterator[Piece | None]:
     """Turn tokens into pieces; None breaks a sequence."""
     i = 0
@@ -312,7 +324,9 @@ def _pieces(tokens: list[re.Match[str]]) -> Iterator[Piece | None]:
             yield Piece("00", tok.start(), tok.end())
         elif low == "thousand":
             yield Piece("000", tok.start(), tok.end())
-        elif re.fullmatch(r"[A-Z]{1,2}\d{0,2}[A-Z]?|\d[A-Z]{2}", word) and word not in {"I", "A"}:
+        elif re.fullmatch(r"[A-Z]{1,2}\d{0,2}[A-Z]?|\d[A-Z]{2}", word) and (
+            word not in {"I", "A"} or (word == "A" and _spelled_letter(tokens, i))
+        ):
             yield Piece(word, tok.start(), tok.end())
         else:
             yield None
@@ -336,7 +350,12 @@ def spoken_sequences(text: str) -> list[list[Piece]]:
     return runs
 
 
-def _number_detections(run: list[Piece]) -> list[Detection]:
+def _nhs_context(window: list[Piece], text: str) -> bool:
+    """A ten-digit number starting 0 is also a UK phone number: NHS only when NHS is said before it."""
+    return bool(re.search(r"(?i:nhs|health)", text[max(0, window[0].start - 80) : window[0].start]))
+
+
+def _number_detections(run: list[Piece], text: str) -> list[Detection]:
     found: list[Detection] = []
     i = 0
     while i < len(run):
@@ -344,15 +363,20 @@ def _number_detections(run: list[Piece]) -> list[Detection]:
         for j in range(i, min(len(run), i + 24)):
             window = run[i : j + 1]
             joined = "".join(p.text for p in window)
+            if window[0].text == "44" and len(window) > 1 and window[1].text.startswith("0"):
+                joined = "44" + joined[3:]  # "+44 (0)1245 ...": the trunk zero is not dialled
             if not all(p.digits for p in window) or len(joined) > 12:
                 break
             start, end = window[0].start, window[-1].end
-            if len(joined) == 10 and nhs_checksum_ok(joined):
+            if len(joined) == 10 and nhs_checksum_ok(joined) and (joined[0] != "0" or _nhs_context(window, text)):
                 best = Detection("NHS_NUMBER", start, end, 0.9, joined)
             elif phone_digits_ok(joined):
                 best = Detection("PHONE", start, end, 0.85, "0" + joined[2:] if joined.startswith("44") else joined)
             elif len(joined) >= 8 and (best is None or best.type == "ID_NUMBER"):
                 best = Detection("ID_NUMBER", start, end, 0.5, joined)
+        if best is None and run[i].digits and len(run[i].text) >= 13:
+            # a card, account or reference number: too long for a phone, an identifier all the same
+            best = Detection("ID_NUMBER", run[i].start, run[i].end, 0.5, run[i].text)
         if best is not None:
             found.append(best)
             i = next(k for k, p in enumerate(run) if p.end == best.end) + 1
@@ -392,11 +416,16 @@ def _nino_detections(run: list[Piece]) -> list[Detection]:
     return []
 
 
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+
+
 def detect_spoken_numbers(text: str) -> list[Detection]:
     """Phone numbers, NHS numbers, postcodes and NI numbers said or spelled out, digits or words."""
     found: list[Detection] = []
     for run in spoken_sequences(text):
-        for d in _number_detections(run):
+        for d in _number_detections(run, text):
+            if _IPV4.fullmatch(text[d.start : d.end]):
+                continue  # an IP address, not a phone or NHS number
             plus = re.search(r"(?:\bplus|\+)\s*$", text[: d.start], re.IGNORECASE)
             found.append(Detection(d.type, plus.start(), d.end, d.score, d.value) if plus else d)
         found += _postcode_detections(run)
@@ -409,7 +438,7 @@ def detect_spoken_numbers(text: str) -> list[Detection]:
 _WORD = r"[A-Za-z0-9][\w'-]*"
 _NUMBER_WORD = "|".join([*UNITS, *TEENS, *TENS])
 _SPOKEN_EMAIL = re.compile(
-    rf"\b{_WORD}(?:\s*(?:\.|\bdot\b|\bunderscore\b|\bdash\b|\bhyphen\b|_)\s*{_WORD}"
+    rf"\b{_WORD}(?:(?:[._]|\s*\b(?:dot|underscore|dash|hyphen)\b\s*){_WORD}"
     rf"|\s+(?:{_NUMBER_WORD})\b){{0,5}}"
     rf"\s+(?:at|@)\s+{_WORD}(?:\s*(?:\.|\bdot\b)\s*{_WORD}){{0,3}}\s*(?:\.|\bdot\b)\s*"
     r"(?:com|co\.uk|uk|org|net|gov|nhs|ac|ie|info|me|io)\b",
@@ -441,6 +470,8 @@ _STREET_ADDRESS = re.compile(
     rf"(?:\b(?:Flat|Apartment|Unit)\s+\w+,?\s+)?\b{_HOUSE_NUMBER},?\s+(?:{_NAME_WORD}\s+){{1,3}}"
     rf"(?i:{STREET_SUFFIXES})\b\.?{_UNIT}"
 )
+# "9 Kingsway", "nine Eastgate": a house number and a one-word street name ending in -way or -gate.
+_ONE_WORD_STREET = re.compile(rf"\b(?i:{_HOUSE_NUMBER})[ \t]+[A-Z][a-z]+(?:way|gate)\b")
 _STREET_BY_CONTEXT = re.compile(
     rf"\b(?i:lives?|living|lived|moved|moving|address\s+is|house\s+on)\s+(?i:on|in|at|to|down)?\s*"
     rf"(?i:the\s+)?((?:{_NAME_WORD}\s+){{1,3}}(?i:{STREET_SUFFIXES}))\b"
@@ -449,8 +480,153 @@ _STREET_BY_CONTEXT = re.compile(
 
 def detect_addresses(text: str) -> list[Detection]:
     found = [Detection("ADDRESS", m.start(), m.end(), 0.8, m.group()) for m in _STREET_ADDRESS.finditer(text)]
+    found += [Detection("ADDRESS", m.start(), m.end(), 0.7, m.group()) for m in _ONE_WORD_STREET.finditer(text)]
     found += [Detection("ADDRESS", m.start(1), m.end(1), 0.6, m.group(1)) for m in _STREET_BY_CONTEXT.finditer(text)]
     return [d for d in found if not d.value.lower().startswith(("the ",))]
+
+
+# ── written postal addresses, in any country's layout ──────────────────────
+#
+# A street line is "12 Mill Lane", "Friedhofstrasse 33", "Rue de Virton 38",
+# "6185 Pfarrgasse 91" or "P.O. Box 149"; what follows it on the same block (flat or
+# suite, town, region code, country, post or zip code) belongs to the address. Each
+# part becomes its own detection (a UK postcode stays a POSTCODE); the redactor joins
+# neighbouring address parts into one placeholder. A town the service works in
+# (``UK_PLACES``) is kept even there: signposting needs it.
+
+_LETTER = r"[^\W\d_]"
+_AWORD = rf"{_LETTER}[\w'’.-]*"  # a word of letters in any script and case
+_STREET_TYPES = (
+    "rue avenue av av. boulevard bd chemin allée impasse quai route via viale vicolo piazza piazzale corso largo "
+    "strada rua avenida calle carrer camino paseo plaza praça travessa ul ul. ulica ulice aleja al. trg náměstí "
+    "odos leoforos gate gata gatan vej vei veien vegen út utca tér laan straat weg plein gracht kade cesta sokak "
+    "caddesi square road street lane drive avenue close way place court crescent"
+)
+_STREET_TYPE_WORDS = frozenset(_STREET_TYPES.split())
+_STREET_ENDINGS = (
+    "strasse", "straße", "str.", "gasse", "weg", "platz", "allee", "damm", "ufer", "steig", "pfad",
+    "katu", "tie", "kuja", "polku", "kaari", "rinne", "gata", "gatan", "vägen", "väg", "vej", "vegur", "vegen",
+    "gården", "haven", "stien", "bakken",
+    "veien", "stræti", "gränd", "laan", "straat", "plein", "gracht", "kade", "dreef", "singel", "utca", "ulica",
+    "ulice", "cesta", "sokak", "caddesi", "road", "street", "lane", "avenue", "drive", "gardens", "grove",
+)  # fmt: skip
+_PARTICLE_WORDS = "de la le du des di da del dos das do van von der den z u v na y e et am"
+_PARTICLES = frozenset(_PARTICLE_WORDS.split())
+_HOUSE = r"\d{1,5}[A-Za-z]?"
+_UNIT_WORD = r"(?:Apt\.?|Apartment|Suite|Ste\.?|Flat|Unit|Box|PSC|CMR)"
+_NUMBERED_STREET = re.compile(rf"{_HOUSE}(?:[ \t]+[A-Z][\w'’-]*){{1,3}}")
+_UNIT_PART = re.compile(
+    rf"(?i:{_UNIT_WORD})[ \t]*#?[ \t]*(?:\d+[A-Za-z]?|(?i:{_NUMBER_WORDS})(?:[ \t-](?i:{_NUMBER_WORDS})){{0,2}})\b"
+)
+_PO_BOX = re.compile(r"\b(?i:P\.?\s?O\.?\s?Box|PSC|CMR|Unit)\s+\d{3,5}(?:,?\s*(?i:Box)\s+\d{3,5})?\b")
+_MILITARY = re.compile(r"\b(?i:APO|FPO|DPO)\s+(?i:AA|AE|AP)\s+\d{5}\b|\bUSNS?\s+[A-Z][a-z]+\b")
+# "6185 Pfarrgasse 91", "0138 Brisas 6802", "1593 Pagari 18": number, words, number on one line.
+_NUMBER_WORDS_NUMBER = re.compile(rf"(?<![\w.,/:-]){_HOUSE}(?:[ \t]+{_AWORD}){{1,3}}[ \t]+\d{{1,5}}(?![\w/:-])")
+# "Friedhofstrasse 33", "Rue de Virton 38", "Trenerys gate 232", "Via Roma 131".
+_WORDS_NUMBER = re.compile(rf"(?<![\w'’-])(?:{_AWORD}[ \t]+){{0,4}}{_AWORD}[ \t]+{_HOUSE}(?![\w/:-])")
+_ZIP = re.compile(r"\d{4,6}(?:-\d{4})?(?![\w-])|\d{3}[ \t]\d{2}(?![\w-])|\d{4}[ \t]?[A-Z]{2}(?![\w-])")
+_SEPARATOR = re.compile(r"[ \t]*,?[ \t]*(?:\n[\s>?*|-]*)?,?[ \t]*")
+_PLACE_WORDS = re.compile(rf"{_AWORD}(?:[ \t]+{_AWORD}){{0,3}}(?:[ \t]*\([^)\n]{{1,20}}\))?")
+_ADDRESS_CUE = re.compile(
+    r"(?i:\baddress(?:es)?\b(?:\s+is\s*:?|\s+to\s+the\s+same\s*:|\s*:|\?\s*(?:it\s+is|it's))\s*|"
+    r"\b(?:lives?|living|stays?)\s+at\s+|\bmeet\s+me\s+at\s+|\btaxi\s+to\s+|\bsent\s+to\?\s*User:\s*)"
+)
+_CORNER = re.compile(r"\b(?i:corner\s+of)\s+(?i:the\s+)?")
+
+
+_SENTENCE_END = re.compile(r"(?<!\bApt)(?<!\bapt)(?<!\bSte)(?<!\bSt)(?<!\bRd)(?<!\bul)(?<!\bAv)[.?!](?=\s|$)|\n\s*\n")
+
+
+def _is_street_word(word: str) -> bool:
+    low = word.lower()
+    return low in _STREET_TYPE_WORDS or (len(low) > 4 and low.endswith(_STREET_ENDINGS))
+
+
+def _capitalised(words: list[str]) -> bool:
+    """Every word starts with a capital, apart from particles ("Rue de Virton", "Jiřího z Poděbrad")."""
+    return all(w[0].isupper() or w.lower() in _PARTICLES or _is_street_word(w) for w in words) and (
+        words[0][0].isupper() or _is_street_word(words[0])
+    )
+
+
+def _street_lines(text: str) -> list[tuple[int, int]]:
+    lines: list[tuple[int, int]] = []
+    for m in _NUMBER_WORDS_NUMBER.finditer(text):
+        words = m.group().split()[1:-1]
+        if _capitalised(words) and not all(w.lower() in _PARTICLES for w in words):
+            lines.append(m.span())
+    lines += [m.span() for m in _STREET_ADDRESS.finditer(text)]
+    for m in _WORDS_NUMBER.finditer(text):
+        words = m.group().split()[:-1]
+        # the street word decides; trim leading words that are not part of the name
+        for i in range(len(words)):
+            rest = words[i:]
+            if any(_is_street_word(w) for w in rest) and _capitalised(rest):
+                lines.append((_start_of(text, m.start(), words, i), m.end()))
+                break
+    for m in (*_PO_BOX.finditer(text), *_MILITARY.finditer(text)):
+        lines.append(m.span())
+    return lines
+
+
+def _start_of(text: str, start: int, words: list[str], index: int) -> int:
+    """Offset of ``words[index]`` in the match that starts at ``start``."""
+    cursor = start
+    for word in words[:index]:
+        cursor = text.index(word, cursor) + len(word)
+    return text.index(words[index], cursor)
+
+
+def _address_parts(text: str, end: int, parts: list[Detection]) -> int:
+    """Follow a street line through unit, town, region, country and zip; returns where the block ends."""
+    for _ in range(8):
+        sep = _SEPARATOR.match(text, end)
+        assert sep is not None
+        at = sep.end()
+        if at >= len(text) or not sep.group():
+            break
+        if m := (
+            _UNIT_PART.match(text, at) or _PO_BOX.match(text, at) or _MILITARY.match(text, at)
+            or (_NUMBERED_STREET.match(text, at) if parts and parts[-1].value.startswith(("Flat", "Apt")) else None)
+        ):  # fmt: skip
+            parts.append(Detection("ADDRESS", m.start(), m.end(), 0.75, m.group()))
+        elif (m := _ZIP.match(text, at)) or (m := re.compile(UK_POSTCODE).match(text, at)):
+            compact = m.group().replace(" ", "").upper()
+            kind = "POSTCODE" if postcode_ok(compact) or m.group().isdigit() else "ADDRESS"
+            parts.append(Detection(kind, m.start(), m.end(), 0.7, compact))
+        elif m := re.compile(r"[A-Z]{2}(?![\w])").match(text, at):  # a region code: "ON", "NO", "AT"
+            parts.append(Detection("ADDRESS", m.start(), m.end(), 0.6, m.group()))
+        elif (m := _PLACE_WORDS.match(text, at)) and _capitalised(m.group().split("(")[0].split()):
+            words = m.group().split("(")[0].split()
+            if not any(w.strip(",.") in UK_PLACES for w in words):
+                parts.append(Detection("ADDRESS", m.start(), m.end(), 0.6, m.group()))
+        else:
+            break
+        end = m.end()
+    return end
+
+
+def detect_postal_addresses(text: str) -> list[Detection]:
+    """Street lines in any country's layout with the rest of their postal block; units and P.O. boxes."""
+    found: list[Detection] = []
+    for start, end in _street_lines(text):
+        if before := re.search(r"(?<![\w.,:/-])\d{1,6}[ \t]+$", text[max(0, start - 8) : start]):
+            start -= len(before.group())  # "13813 3784 Archwood Avenue": a building or box number before it
+        found.append(Detection("ADDRESS", start, end, 0.75, text[start:end]))
+        _address_parts(text, end, found)
+    for m in _UNIT_PART.finditer(text):
+        found.append(Detection("ADDRESS", m.start(), m.end(), 0.7, m.group()))
+        _address_parts(text, m.end(), found)
+    for cue in (*_ADDRESS_CUE.finditer(text), *_CORNER.finditer(text)):
+        tail = text[cue.end() : cue.end() + 160]
+        stop = _SENTENCE_END.search(tail)
+        value = tail[: stop.start() if stop else len(tail)].rstrip(" ,\n")
+        if (value[:1].isdigit() or cue.re is _CORNER) and len(value.split()) <= 16:
+            for piece in re.finditer(r"[^\s,][^,\n]*", value):  # a service town in it stays
+                if piece.group().strip(" .") not in UK_PLACES:
+                    start = cue.end() + piece.start()
+                    found.append(Detection("ADDRESS", start, start + len(piece.group().rstrip()), 0.65, piece.group()))
+    return found
 
 
 # ── dates, and dates of birth by their context ──────────────────────────────
@@ -465,6 +641,10 @@ MONTHS = {
     )
     for m in names
 }  # fmt: skip
+FULL_MONTHS = frozenset(
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+     "december"]
+)  # fmt: skip
 ORDINALS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
     "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13,
@@ -571,7 +751,12 @@ def find_dates(text: str) -> list[DateMention]:
                 continue
             if raw_month and raw_month.lower() == "may" and day is None:
                 continue
-            dates.append(DateMention(m.start(), m.end(), day, month, year))
+            start, end = m.start(), m.end()
+            if re.match(r"(?i:the)\s", m.group()):
+                start += len(re.match(r"(?i:the)\s+", m.group()).group())  # type: ignore[union-attr]
+            if m.group().endswith(".") and raw_month and raw_month.lower() in FULL_MONTHS:
+                end -= 1  # "the ninth of November." ends a sentence; "Nov." keeps its dot
+            dates.append(DateMention(start, end, day, month, year))
     return dates
 
 
@@ -760,9 +945,91 @@ UK_PLACES = frozenset(
 )
 
 
-def detect_names_by_cue(text: str) -> list[Detection]:
-    """Names after a title, a relation ("my daughter Carol") or a greeting ("Hi Will,")."""
+_UNAME = r"[^\W\d_][\w'’-]*\.?"  # a word in any script; initials ("J.") included
+_NAME_CUE = re.compile(
+    r"\b(?i:(?:my|his|her|their|your|maiden|full|first|last|middle|sur)\s*name\s+(?:is|was)|"
+    r"(?:first\s+|last\s+|sur)?name\s*[:?]|called|calls\s+me|dear|(?:directed|written|produced|signed)\s+by:?|"
+    r"producer|director|author|attn:?|founders?:|kid|child|grandfather|grandmother|grandma|grandad|uncle|aunt|"
+    r"cousin|colleague|boss|beneficiary:?|(?:add|remove|update)\s+(?:my\s+\w+\s+)?)[ \t]*"
+)
+_NAME_AFTER_CUE = re.compile(rf"{_UNAME}(?:[ \t]+{_UNAME}){{0,3}}")
+_NAME_PARTICLES = frozenset({"van", "von", "de", "der", "den", "da", "di", "du", "le", "la", "bin", "al", "ter"})
+
+
+def _name_run(value: str) -> str:
+    """The leading run of capitalised words, initials and particles, ending on a capitalised word."""
+    words: list[str] = []
+    for word in value.split():
+        if not (word[0].isupper() or word.lower() in _NAME_PARTICLES) or word.rstrip(".") in NOT_NAMES:
+            break
+        words.append(word)
+        if word.endswith(".") and len(word) > 2:  # "Will. Come in": a full stop ends the name (not "J.")
+            break
+    while words and not words[-1][0].isupper():
+        words.pop()
+    return " ".join(words).rstrip(".") if words and len(words[-1].rstrip(".")) > 1 else " ".join(words[:-1])
+
+
+_PRONOUN_WORDS = (
+    "I He She They We You It Who Everyone Everybody Someone Nobody One My His Her Their Our Your Its This That "
+    "These Those There Here What Which Whoever Mum Dad Mother Father Nan Grandad Grandma"
+)
+_PRONOUNS = frozenset(_PRONOUN_WORDS.split())
+_SUBJECT_VERB = re.compile(
+    rf"((?:{_UNAME}[ \t]+){{0,3}}{_UNAME})[ \t]+(?:lives|lived|said|says|shouted|asked|replied|told|spent|began|"
+    r"had\s+given|is\s+from|will\s+be\s+talking|was\s+born)\b"
+)
+_COMPANY = re.compile(r"\b(?i:inc|ltd|llc|plc|corp|group|company|co|limited|gmbh|services|solutions)\.?$")
+
+
+def detect_names_as_subjects(text: str) -> list[Detection]:
+    """'Trivo lives on ...', 'Enrico shouted at ...': a capitalised name right before such a verb."""
     found: list[Detection] = []
+    for m in _SUBJECT_VERB.finditer(text):
+        words = m.group(1).split()
+        while words and not (words[0][0].isupper() and words[0] not in _PRONOUNS and words[0] not in NOT_NAMES):
+            words.pop(0)
+        value = _name_run(" ".join(words)) if words else ""
+        if value and value == " ".join(words).rstrip(".") and value.split()[0] not in UK_PLACES:
+            start = m.start(1) + m.group(1).rindex(value) if value in m.group(1) else m.start(1)
+            if re.search(r"\b(?i:the|a|an|this|that|my|our|your|his|her|their)\s+$", text[max(0, start - 8) : start]):
+                continue  # "The Pool Pod lives at ...": a thing, not a person
+            found.append(Detection("PERSON", start, start + len(value), 0.6, value))
+    return found
+
+
+def detect_names_above_addresses(text: str, addresses: list[Detection]) -> list[Detection]:
+    """In a written contact block, a line of two to four capitalised words just above the address is a name."""
+    found: list[Detection] = []
+    for address in addresses:
+        line_start = text.rfind("\n", 0, address.start) + 1
+        if text[line_start : address.start].strip(" \t>?*|-"):
+            continue  # the address does not start its line
+        cursor = line_start - 1
+        for _ in range(3):
+            if cursor <= 0:
+                break
+            begin = text.rfind("\n", 0, cursor) + 1
+            line = text[begin:cursor]
+            stripped = line.strip(" \t>?*|-")
+            words = stripped.split()
+            if (
+                2 <= len(words) <= 4 and _name_run(stripped) == stripped.rstrip(".")
+                and not _COMPANY.search(stripped) and not any(w in UK_PLACES or w in _PRONOUNS for w in words)
+            ):  # fmt: skip
+                start = begin + line.index(stripped)
+                found.append(Detection("PERSON", start, start + len(stripped), 0.55, stripped))
+            cursor = begin - 1
+    return found
+
+
+def detect_names_by_cue(text: str) -> list[Detection]:
+    """Names after a title, a relation ("my daughter Carol"), a greeting ("Hi Will,") or "my name is"."""
+    found: list[Detection] = []
+    for cue in _NAME_CUE.finditer(text):
+        m = _NAME_AFTER_CUE.match(text, cue.end())
+        if m and (value := _name_run(m.group())) and value.split()[0] not in UK_PLACES:
+            found.append(Detection("PERSON", m.start(), m.start() + len(value), 0.7, value))
     for pattern, score in ((_TITLED, 0.8), (_RELATION, 0.75), (_ADDRESSED, 0.6)):
         for m in pattern.finditer(text):
             words = m.group(1).split()
@@ -774,13 +1041,39 @@ def detect_names_by_cue(text: str) -> list[Detection]:
     return found
 
 
+_PHONE_CUE = re.compile(
+    r"\b(?i:phone|mobile|tel|telephone|fax|desk|cell|landline|(?:call|ring|text)\s+(?:me|him|her|us)\s+(?:on|at))"
+    r"(?i:\s+number)?(?i:\s+is)?\s*[:\-]?\s*(\+?\(?\d[\d \t().\-]{4,18}\d(?:\s?x\d{1,5})?)(?![\w-])"
+)
+
+
+_ZIP_CUE = re.compile(r"\b(?i:zip(?:\s*code)?|post\s*code|postal\s+code)\s*(?i:is)?\s*[:\-]?\s*(\d{4,6}(?:-\d{4})?)\b")
+
+
+def detect_phones_by_cue(text: str) -> list[Detection]:
+    """Any country's number after "phone", "mobile", "fax", "call me on" (7 to 15 digits); zip codes after "zip"."""
+    found = []
+    for m in _ZIP_CUE.finditer(text):
+        found.append(Detection("POSTCODE", m.start(1), m.end(1), 0.7, m.group(1)))
+    for m in _PHONE_CUE.finditer(text):
+        digits = re.sub(r"\D", "", m.group(1))
+        if 7 <= len(digits) <= 15:
+            found.append(Detection("PHONE", m.start(1), m.end(1), 0.7, digits))
+    return found
+
+
 def detect_uk(text: str) -> list[Detection]:
     """Everything the plain detectors find; overlaps are resolved by the redactor."""
+    postal = detect_postal_addresses(text)
     return [
         *detect_spoken_numbers(text),
         *detect_emails(text),
         *detect_addresses(text),
+        *postal,
+        *detect_names_above_addresses(text, postal),
+        *detect_names_as_subjects(text),
         *detect_dates_of_birth(text),
         *detect_named_places(text),
         *detect_names_by_cue(text),
+        *detect_phones_by_cue(text),
     ]

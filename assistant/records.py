@@ -61,6 +61,9 @@ class Transcript(Record):
                 continue
             speaker: Speaker = "unknown"
             head, sep, rest = line.partition(":")
+            if line.startswith("[") and "]" in line[:24]:  # ACI-Bench style: "[doctor] text"
+                head, sep, rest = line.partition("]")
+                head += "]"
             if sep and len(head) <= 24:
                 label = head.strip().lower()
                 mapped = SPEAKER_PREFIXES.get(label)
@@ -88,6 +91,7 @@ SPEAKER_PREFIXES: dict[str, Speaker] = {
     "client": "client",
     "patient": "client",
     "[patient]": "client",
+    "[patient_guest]": "other",
     "carer": "other",
     "family": "other",
     "daughter": "other",

@@ -28,6 +28,7 @@ class IngestReport:
     imported: int = 0
     updated: int = 0
     deleted: int = 0
+    skipped: int = 0
     rejected: list[dict[str, str]] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)
 
@@ -36,6 +37,7 @@ class IngestReport:
             "imported": self.imported,
             "updated": self.updated,
             "deleted": self.deleted,
+            "skipped": self.skipped,
             "rejected": len(self.rejected),
             "reasons": self.rejected,
             "files": self.files,
@@ -116,6 +118,51 @@ class Services:
         result: Transcript = self.transcriber.transcribe(audio, progress=progress, cancel=cancel)
         return result
 
+    def transcribe_recording(
+        self, assessment_id: str, filename: str, data: bytes, progress: Any = None
+    ) -> tuple[Transcript, str]:
+        """Transcribe an uploaded or recorded file for an assessment and save the transcript.
+
+        The audio is kept under the data directory for ``keep_audio_days`` (0: deleted as soon
+        as it is transcribed, or if transcription fails). Returns (transcript, transcript id).
+        """
+        import uuid
+        from datetime import UTC, datetime, timedelta
+
+        self.purge_expired_audio()
+        days = self.settings.keep_audio_days
+        folder = self.settings.ensure_home() / "audio"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{uuid.uuid4().hex}{Path(filename).suffix.lower() or '.wav'}"
+        path.write_bytes(data)
+        kept = False
+        try:
+            transcript = self.transcribe(path, progress=progress)
+            recording_id = self.store.add_recording(
+                assessment_id,
+                Path(filename).name,
+                str(path) if days > 0 else None,
+                transcript.duration,
+                datetime.now(UTC) + timedelta(days=days) if days > 0 else None,
+            )
+            kept = days > 0
+            transcript_id = self.store.save_transcript(assessment_id, transcript.model_dump(mode="json"), recording_id)
+        finally:
+            if not kept:
+                path.unlink(missing_ok=True)
+        return transcript, transcript_id
+
+    def purge_expired_audio(self) -> int:
+        """Delete kept recordings whose time is up; returns how many were deleted."""
+        from datetime import UTC, datetime
+
+        due = self.store.recordings_due_for_deletion(datetime.now(UTC))
+        for recording in due:
+            Path(recording["path"]).unlink(missing_ok=True)
+            self.store.forget_recording_file(recording["id"])
+            self.store.audit("system", "audio_deleted", f"recording:{recording['id']}")
+        return len(due)
+
     def redact(self, text: str, known: Sequence[str] = (), mapping: dict[str, str] | None = None) -> Redaction:
         from assistant.redaction import Pseudonyms
 
@@ -156,8 +203,9 @@ class Services:
 
         report = IngestReport()
         existing = self.index.ids()
-        for path in paths:
-            result = import_path(Path(path), fmt)  # type: ignore[arg-type]
+        # read every file first: a feed that cannot be read stops the import before anything is written
+        results = [(path, import_path(Path(path), fmt)) for path in paths]  # type: ignore[arg-type]
+        for path, result in results:
             new = [a for a in result.activities if a.id not in existing]
             self.index.upsert(result.activities)
             deleted = self.index.delete(result.deleted)
@@ -165,12 +213,14 @@ class Services:
             report.imported += len(new)
             report.updated += len(result.activities) - len(new)
             report.deleted += deleted
+            report.skipped += len(result.skipped)
             report.rejected += [{"file": Path(path).name, **r} for r in result.rejected]
             counts = {
                 "imported": len(new),
                 "updated": len(result.activities) - len(new),
                 "deleted": deleted,
                 "rejected": len(result.rejected),
+                "skipped": len(result.skipped),
             }
             report.files.append({"path": str(path), "format": result.format, **counts})
             self.store.record_source(str(path), result.format, counts)
@@ -183,9 +233,15 @@ class Services:
         return int(self.index.count())
 
     def ask(self, question: str, k: int | None = None, context: Any = None) -> tuple[Answer, Any]:
+        from assistant.errors import ReconnectError
         from assistant.signposting import Signposter
 
-        return Signposter(self.index).ask(question, k or self.settings.default_k, context=context)
+        try:  # with a model the answer is a short grounded summary; offline (or misconfigured) it is templated
+            chat = self.chat_model()
+        except ReconnectError as exc:
+            log.warning("signposting answers are templated: %s", exc)
+            chat = None
+        return Signposter(self.index, chat=chat).ask(question, k or self.settings.default_k, context=context)
 
 
 _services: Services | None = None

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     whisper_language: str | None = Field(default="en", description="Expected language; None lets Whisper detect it.")
     vocabulary: str = Field(
         default="Pool Pod, boccia, walking football, co-careldopa, Colchester, Chelmsford, Harlow, Basildon",
-        description="Local words passed to Whisper as an initial prompt.",
+        description="Local words passed to Whisper as hotwords, before every 30-s window.",
     )
     max_audio_minutes: float = 150.0
     keep_audio_days: int = Field(default=0, description="0 deletes the audio once transcribed.")
@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     api_version: str | None = None
     request_timeout: float = 60.0
     max_retries: int = 2
+    price_input: float | None = Field(default=None, description="US$ per million input tokens (cost accounting).")
+    price_output: float | None = Field(default=None, description="US$ per million output tokens.")
     allow_remote: bool = Field(
         default=False,
         description="Personal data may leave the machine only if this is true, and then only redacted.",

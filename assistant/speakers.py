@@ -16,6 +16,7 @@ Two ways, best first:
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ SEPARATE_DB = 6.0  # a voice on its own channel is at least this much louder the
 BLEED_DB = 10.0  # a channel this much quieter than the other is only hearing the other's voice
 SPEECH_ABOVE_FLOOR_DB = 12.0
 LOWEST_FLOOR_DB = -70.0  # a digitally silent channel still has a floor for this purpose
+TURN_GAP_S = 0.3  # a pause shorter than this inside one person's speech is still their turn
 SAME_WORDS = 80.0  # rapidfuzz ratio above which two overlapping segments are one voice heard twice
 
 
@@ -105,6 +107,36 @@ class ChannelLoudness:
                 covered[segment.channel, self._frames(segment.start, segment.end)] = True
         total = speaking.sum()
         return float((speaking & covered).sum() / total) if total else 0.0
+
+    def turns(self, gap_s: float = TURN_GAP_S) -> np.ndarray:
+        """:meth:`speaking` with the short pauses between words and syllables (under ``gap_s``) filled in."""
+        speaking = self.speaking().copy()
+        longest = round(gap_s / self.frame_s)
+        for row in speaking:
+            on = np.flatnonzero(row)
+            for before, after in itertools.pairwise(on):
+                if 1 < after - before <= longest + 1:
+                    row[before:after] = True
+        return speaking
+
+    def label_accuracy(self, segments: Sequence[Segment], gap_s: float = TURN_GAP_S) -> float:
+        """Share of speech time (any channel's own voice) whose segment labels name exactly who is speaking.
+
+        The reference is this loudness (:meth:`turns`): a 20 ms frame belongs to a
+        channel when that channel is loud above its own floor and not just hearing the
+        other's bleed, with pauses under ``gap_s`` inside a turn counted as speech.
+        A frame is right when the channels of the segments covering it are exactly
+        the channels speaking; a missed frame or a wrong or extra channel is wrong.
+        """
+        speaking = self.turns(gap_s)
+        labelled = np.zeros_like(speaking)
+        for segment in segments:
+            if segment.channel is not None:
+                labelled[segment.channel, self._frames(segment.start, segment.end)] = True
+        speech = speaking.any(axis=0)
+        right = speech & (labelled == speaking).all(axis=0)
+        total = speech.sum()
+        return float(right.sum() / total) if total else 0.0
 
 
 # ── stereo ─────────────────────────────────────────────────────────────────

@@ -194,8 +194,16 @@ def _m001_initial(conn: Connection) -> None:
     metadata.create_all(conn, tables=[t for t in metadata.sorted_tables if t is not migrations_table])
 
 
+def _m002_review_indexes(conn: Connection) -> None:
+    """The review queue filters drafts by status; retention looks recordings up by expiry."""
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_drafts_status ON drafts (status, updated_at)")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_review_decisions_draft ON review_decisions (draft_id)")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_recordings_delete_after ON recordings (delete_after)")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", _m001_initial),
+    ("m002_review_indexes", _m002_review_indexes),
 ]
 
 GENESIS = "0" * 64
@@ -309,6 +317,15 @@ class Store:
         with self.tx() as conn:
             rows = conn.execute(
                 select(recordings).where(recordings.c.path.is_not(None), recordings.c.delete_after <= at)
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    def recordings_for(self, assessment_id: str) -> list[dict[str, Any]]:
+        with self.tx() as conn:
+            rows = conn.execute(
+                select(recordings)
+                .where(recordings.c.assessment_id == assessment_id)
+                .order_by(recordings.c.created_at.desc())
             ).mappings()
             return [dict(r) for r in rows]
 

@@ -60,6 +60,13 @@ class Template(BaseModel):
     description: str = ""
     sections: list[SectionSpec]
     goals: bool = False
+    speakers: dict[str, str] = Field(
+        default_factory=dict,
+        description="How statements name who spoke, by speaker (OT, client, other, unknown); empty: the defaults.",
+    )
+    min_similarity: float | None = Field(
+        default=None, ge=-1.0, le=1.0, description="Offline drafter: the least score that places a sentence."
+    )
     prompt: PromptSpec
 
     @model_validator(mode="after")
@@ -67,6 +74,10 @@ class Template(BaseModel):
         ids = [s.id for s in self.sections]
         if len(ids) != len(set(ids)):
             raise ValueError("section ids must be unique")
+        unknown = set(self.speakers) - {"OT", "client", "other", "unknown"}
+        if unknown:
+            names = ", ".join(sorted(unknown))
+            raise ValueError(f"speakers: unknown speaker(s) {names}; use OT, client, other, unknown")
         required = {"transcript", "sections"}
         missing = required - self.prompt.variables()
         if missing:

@@ -7,7 +7,7 @@ A recording goes through four stages, each in its own module:
 
 1. :mod:`assistant.audio` refuses bad files and streams 16 kHz chunks (about 10
    minutes each, cut at a quiet moment) so memory stays bounded however long it is;
-2. Whisper (VAD on, vocabulary as the initial prompt) transcribes each chunk, with
+2. Whisper (VAD on, vocabulary as hotwords before every window) transcribes each chunk, with
    progress reported from 0 to 1 and a cancel event checked between segments;
 3. :mod:`assistant.transcript_guard` drops text Whisper invents and flags segments
    the OT should check;
@@ -43,9 +43,14 @@ Progress = Callable[[float], None]
 
 CHUNK_SECONDS = 600.0  # ten minutes of audio in memory at a time (about 38 MB)
 LANGUAGE_PROBE_S = 30.0  # Whisper hears 30 s at a time when it detects a language
+LANGUAGE_EVERY_S = 300.0  # one probe per 5 minutes: each costs about a quarter of transcribing 30 s
 MAX_LANGUAGE_PROBES = 12
 LANGUAGE_SURE = 0.5
+PAUSE_S = 1.0  # a pause this long between words starts a new segment
+SENTENCE_PAUSE_S = 0.5  # and this long after the end of a sentence
 SILENT_RMS = 1e-3  # a probe window quieter than this (about -60 dBFS) is not checked
+LONGEST_WORD_S = 2.5  # no spoken word lasts this long: a "word" that does covers skipped speech
+MISSED_SPEECH_S = 1.5  # this much speech between two pieces with no words in it was skipped
 
 
 class Transcriber(Protocol):
@@ -162,47 +167,85 @@ class WhisperTranscriber:
     def _transcribe_track(
         self, samples: np.ndarray, offset: float, channel: int | None, *, foreign: bool
     ) -> Iterator[Segment]:
-        """Whisper over one chunk of one track; a chunk with another language in it is transcribed as heard."""
+        """Whisper over one chunk of one track; a chunk with another language in it is transcribed as heard.
+
+        Whisper sometimes jumps over a stretch of speech inside a 30-s window (the
+        decoder goes straight to a later sentence, leaving one "word" that lasts
+        seconds). A piece that holds such a word, or that follows a gap the voice
+        detector says had speech in it, is transcribed again from the end of the last
+        good word, once, and that text replaces it.
+        """
         language = self.settings.whisper_language if self.multilingual and not foreign else None
-        pieces, _info = self._model.transcribe(
-            samples,
-            language=language,
-            multilingual=foreign,
-            beam_size=self.settings.whisper_beam_size,
-            vad_filter=True,
-            initial_prompt=self.settings.vocabulary or None,
-            condition_on_previous_text=False,
-            word_timestamps=self.word_timestamps,
-        )
-        track_end = offset + len(samples) / SAMPLE_RATE
+        options: dict[str, Any] = {
+            "language": language,
+            "multilingual": foreign,
+            "beam_size": self.settings.whisper_beam_size,
+            "vad_filter": True,
+            # hotwords go in front of every 30-s window; an initial prompt would reach only the first,
+            # since each window is decoded without the text before it (no carried-over loops)
+            "hotwords": self.settings.vocabulary or None,
+            "condition_on_previous_text": False,
+            # word timings cost about 5 % more and give tight segment ends (the stereo speaker split
+            # and evidence links rely on them), each digit's probability (the guard flags unsure
+            # numbers) and the skip check below; they are dropped from the transcript unless asked for
+            "word_timestamps": True,
+        }
+        pieces, _info = self._model.transcribe(samples, **options)
+        speech: list[tuple[float, float]] | None = None
+        done = 0.0  # track seconds: end of the last word kept
         for piece in pieces:
-            text = piece.text.strip()
+            if not piece.text.strip():
+                continue
+            words = piece.words or []
+            skipped = any(w.end - w.start > LONGEST_WORD_S for w in words)
+            if not skipped and words and words[0].start - done >= MISSED_SPEECH_S:
+                speech = speech if speech is not None else _speech_spans(samples)
+                skipped = _overlap(speech, done, words[0].start) >= MISSED_SPEECH_S
+            begin = max(0.0, done - 0.2)
+            stop = min(len(samples) / SAMPLE_RATE, piece.end + 0.2)
+            if skipped and stop - begin >= 1.0:
+                log.info("re-transcribing %.1f-%.1f s: Whisper skipped speech there", offset + begin, offset + stop)
+                again, _ = self._model.transcribe(
+                    samples[int(begin * SAMPLE_RATE) : int(stop * SAMPLE_RATE)], **options
+                )
+                for redo in again:
+                    yield from self._segments(redo, offset + begin, offset + stop, channel)
+            else:
+                yield from self._segments(piece, offset, offset + len(samples) / SAMPLE_RATE, channel)
+            done = max(done, words[-1].end if words else piece.end)
+
+    @staticmethod
+    def _segments(piece: Any, offset: float, track_end: float, channel: int | None) -> Iterator[Segment]:
+        """One Whisper segment as ours, cut at the pauses between its words; times from the recording start."""
+        words = [
+            Word(start=round(offset + w.start, 2), end=round(min(offset + w.end, track_end), 2),
+                 text=w.word, probability=round(w.probability, 3))
+            for w in piece.words or []
+        ]
+        for part in split_at_pauses(words) if words else [None]:
+            text = "".join(w.text for w in part).strip() if part else piece.text.strip()
             if not text:
                 continue
             yield Segment(
                 id=0,
-                start=round(offset + piece.start, 2),
-                end=round(min(offset + piece.end, track_end), 2),
+                start=part[0].start if part else round(offset + piece.start, 2),
+                end=part[-1].end if part else round(min(offset + piece.end, track_end), 2),
                 text=text,
                 channel=channel,
                 avg_logprob=round(piece.avg_logprob, 3),
                 no_speech_prob=round(piece.no_speech_prob, 3),
                 compression_ratio=round(piece.compression_ratio, 3),
-                words=[
-                    Word(start=round(offset + w.start, 2), end=round(offset + w.end, 2),
-                         text=w.word, probability=round(w.probability, 3))
-                    for w in piece.words or []
-                ] or None,
+                words=part,
             )
 
     def _check_language(self, chunk: AudioChunk, info: AudioFile, languages: _LanguageCheck) -> bool:
-        """Detect the language of 30-s stretches spread over the recording (at most 12 in all).
+        """Detect the language of 30-s stretches spread over the recording (one per 5 minutes, at most 12).
 
         True when this chunk has speech in a language other than the expected one.
         """
         before = len(languages.foreign())
         probe = int(LANGUAGE_PROBE_S * SAMPLE_RATE)
-        spacing = max(probe, int(info.duration / MAX_LANGUAGE_PROBES * SAMPLE_RATE))
+        spacing = int(max(LANGUAGE_EVERY_S, info.duration / MAX_LANGUAGE_PROBES) * SAMPLE_RATE)
         first = (-int(chunk.start * SAMPLE_RATE)) % spacing
         for begin in range(first, len(chunk.samples), spacing):
             window = chunk.samples[begin : begin + probe]
@@ -253,6 +296,37 @@ class WhisperTranscriber:
             segments=kept,
             warnings=warnings,
         )
+
+
+def _speech_spans(samples: np.ndarray) -> list[tuple[float, float]]:
+    """Where the voice detector hears speech, in seconds (faster-whisper's own VAD, default options)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    return [(span["start"] / SAMPLE_RATE, span["end"] / SAMPLE_RATE)
+            for span in get_speech_timestamps(samples, VadOptions(speech_pad_ms=0))]
+
+
+def _overlap(spans: list[tuple[float, float]], start: float, end: float) -> float:
+    return sum(max(0.0, min(end, b) - max(start, a)) for a, b in spans)
+
+
+def split_at_pauses(words: list[Word]) -> list[list[Word]]:
+    """Whisper's segment cut where the speaker paused: a new segment after a gap of ``PAUSE_S``,
+    or of ``SENTENCE_PAUSE_S`` after a full stop or question mark.
+
+    VAD joins the speech it keeps, so one Whisper segment can span a long pause, and on a
+    two-track recording the other person's whole turn; cut there, each segment is one
+    stretch of one voice and its times say when it was spoken.
+    """
+    parts: list[list[Word]] = [[]]
+    for word in words:
+        last = parts[-1][-1] if parts[-1] else None
+        if last is not None:
+            gap = word.start - last.end
+            if gap >= PAUSE_S or (gap >= SENTENCE_PAUSE_S and last.text.rstrip().endswith((".", "?", "!"))):
+                parts.append([])
+        parts[-1].append(word)
+    return [part for part in parts if part]
 
 
 def _stop_if(cancel: threading.Event | None) -> None:

@@ -52,6 +52,20 @@ def reconnect_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(scope="module")
+def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A data directory for module-scoped fixtures (the per-test one does not reach them)."""
+    from assistant.settings import get_settings
+
+    home = tmp_path_factory.mktemp("module-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RECONNECT_HOME", str(home))
+        patch.delenv("RECONNECT_PROVIDER", raising=False)
+        get_settings.cache_clear()
+        yield home
+    get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def session_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("session-home")

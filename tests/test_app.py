@@ -1,4 +1,8 @@
-"""The app headless through Streamlit's AppTest, on the real services."""
+"""The app headless through Streamlit's AppTest, on the real services (Whisper, spaCy, MiniLM, SQLite).
+
+One test per role's main flow, plus crash recovery (autosave), two people on one draft,
+audio retention and the idle time-out.
+"""
 
 from __future__ import annotations
 
@@ -6,43 +10,369 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
+from assistant import review
 from assistant.accounts import add_user
+from assistant.records import Transcript
+from tests.conftest import JFK
 
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
+PASSWORD = "correct horse battery"
+PEOPLE = {
+    "sam": ("ot", "Sam Taylor"),
+    "lee": ("supervisor", "Lee Morgan"),
+    "cam": ("coordinator", "Cam Patel"),
+    "eve": ("evaluator", "Eve Hughes"),
+    "ada": ("admin", "Ada Brown"),
+}
+CONVERSATION = """OT: What would you like help with?
+Client: I want to get back to swimming but I can't walk far to the bus stop, it's about two hundred yards.
+OT: Would a bus pass help?
+Client: Yes, a disabled person's bus pass would mean I could get to the pool on my own.
+Client: My daughter Lucy helps me with shopping on Saturdays.
+OT: How are you managing the stairs?
+Client: I hold the rail and go slowly, my knees are bad."""
 
 
 @pytest.fixture
-def app(services: Any) -> AppTest:
-    if services.store.user("sam") is None:
-        add_user(services.store, "sam", "correct horse battery", "ot", "Sam Taylor")
-    return AppTest.from_file(APP, default_timeout=120)
+def people(services: Any) -> Any:
+    for username, (role, name) in PEOPLE.items():
+        if services.store.user(username) is None:
+            add_user(services.store, username, PASSWORD, role, name)
+    return services
 
 
-def sign_in(at: AppTest, username: str, password: str) -> AppTest:
+def new_app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=240)
+
+
+def sign_in(at: AppTest, username: str) -> AppTest:
     at.run()
     at.text_input[0].input(username)
-    at.text_input[1].input(password)
+    at.text_input[1].input(PASSWORD)
     at.button[0].click()
-    return at.run()
+    at.run()
+    assert not at.exception, at.exception
+    return at
 
 
-def test_when_the_app_opens_then_the_sign_in_page_shows(app: AppTest) -> None:
-    app.run()
-    assert not app.exception
-    assert app.title[0].value == "Reconnect Assistant"
-    assert [t.label for t in app.text_input] == ["Username", "Password"]
+def field(at: AppTest, label: str) -> Any:
+    return next(t for t in at.text_input if t.label == label)
 
 
-def test_when_the_password_is_wrong_then_no_sign_in(app: AppTest) -> None:
-    sign_in(app, "sam", "wrong password!")
-    assert app.error and "do not match" in app.error[0].value
-    assert "user" not in app.session_state
+def button(at: AppTest, label: str) -> Any:
+    return next(b for b in at.button if b.label == label)
 
 
-def test_when_an_ot_signs_in_then_the_assessment_workspace_shows(app: AppTest) -> None:
-    sign_in(app, "sam", "correct horse battery")
-    assert not app.exception
-    assert app.session_state["user"]["role"] == "ot"
-    assert any(h.value == "Assessments" for h in app.header)
+def choose(at: AppTest) -> Any:
+    return next(s for s in at.selectbox if s.label == "Assessment")
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def draft_with_transcript(svc: Any, reference: str, status: str = "submitted") -> tuple[str, str]:
+    """An assessment by sam with a pasted transcript and an offline draft, taken to ``status``."""
+    aid = svc.store.create_assessment(reference, "sam", {"name": "Margaret Ellis", "carers": ["Lucy"]})
+    transcript = Transcript.from_text(CONVERSATION.replace("Lucy", "Lucy Ellis"))
+    svc.store.save_transcript(aid, transcript.model_dump(mode="json"))
+    svc.store.save_redaction_map(aid, {"[PERSON_1]": "Lucy Ellis"})
+    content = svc.draft(transcript, known=["Margaret Ellis", "Lucy"]).model_dump(mode="json")
+    did = svc.store.create_draft(aid, content["template"], content, "sam")
+    sam = {"username": "sam", "role": "ot"}
+    lee = {"username": "lee", "role": "supervisor"}
+    if status in ("submitted", "approved", "signed_off"):
+        review.submit(svc.store, did, sam)
+    if status in ("approved", "signed_off"):
+        review.approve(svc.store, did, lee)
+    if status == "signed_off":
+        review.sign_off(svc.store, did, lee)
+    return aid, did
+
+
+# ── sign-in ─────────────────────────────────────────────────────────────────
+def test_when_the_app_opens_then_the_sign_in_page_shows(people: Any) -> None:
+    at = new_app().run()
+    assert not at.exception
+    assert at.title[0].value == "Reconnect Assistant"
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+
+
+def test_when_the_password_is_wrong_then_no_sign_in(people: Any) -> None:
+    at = new_app().run()
+    at.text_input[0].input("sam")
+    at.text_input[1].input("wrong password!")
+    at.button[0].click()
+    at.run()
+    assert at.error and "do not match" in at.error[0].value
+    assert "user" not in at.session_state
+
+
+def test_when_idle_past_the_limit_then_signed_out(people: Any) -> None:
+    at = sign_in(new_app(), "sam")
+    at.session_state["last_seen"] = 0.0  # long ago
+    at.run()
+    assert "user" not in at.session_state
+    assert any("inactivity" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize(
+    ("username", "header", "hidden"),
+    [
+        ("sam", "Assessments", "Review queue"),
+        ("lee", "Review queue", "Assessments"),
+        ("cam", "Care plans and letters", "Review queue"),
+        ("eve", "Evaluation", "Audit trail"),
+        ("ada", "Audit trail", "Assessments"),
+    ],
+)
+def test_when_each_role_signs_in_then_it_lands_on_its_own_page_only(
+    people: Any, username: str, header: str, hidden: str
+) -> None:
+    at = sign_in(new_app(), username)
+    assert [h.value for h in at.header][:1] == [header]
+    assert hidden not in [h.value for h in at.header]
+
+
+# ── OT ──────────────────────────────────────────────────────────────────────
+def test_ot_flow_create_upload_transcribe_correct_draft_edit_submit(people: Any) -> None:
+    svc = people
+    at = sign_in(new_app(), "sam")
+    field(at, "Reference").input("APP-OT-1")
+    field(at, "Client's name").input("Margaret Ellis")
+    field(at, "Carers' or family names (comma separated)").input("Lucy Ellis")
+    button(at, "Create").click()
+    at.run()
+    assessment = next(a for a in svc.store.list_assessments("sam") if a["reference"] == "APP-OT-1")
+    assert assessment["case_details"]["name"] == "Margaret Ellis"
+    assert assessment["case_details"]["carers"] == ["Lucy Ellis"]
+
+    at.file_uploader(key=f"upload-{assessment['id']}").set_value(("jfk.flac", JFK.read_bytes(), "audio/flac"))
+    at.run()
+    at.button(key=f"transcribe-{assessment['id']}").click()
+    at.run()
+    assert not at.exception, at.exception
+    # the progress bar was fed by the transcriber's callback and ends full
+    seen = at.session_state["progress_seen"]
+    assert seen and seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
+    bars = at.get("progress")
+    assert bars and bars[-1].value == 100 and "Transcribed 11 s" in bars[-1].proto.text
+    assert "ask not what your country can do for you" in texts(at).lower()
+    # retention 0: the audio is gone once transcribed
+    assert not list((svc.settings.home / "audio").glob("*"))
+    assert all(r["path"] is None for r in svc.store.recordings_for(assessment["id"]))
+
+    at.selectbox(key="speaker_choice").select("client")
+    at.button(key="change_speaker").click()
+    at.run()
+    segment = svc.store.latest_transcript(assessment["id"])["segments"][0]
+    assert segment["speaker"] == "client" and segment["speaker_inferred"] is False
+    assert "**client**:" in texts(at)
+
+    at.button(key="make_draft").click()
+    at.run()
+    assert not at.exception, at.exception
+    (draft,) = svc.store.drafts_for(assessment["id"])
+    did = draft["id"]
+    first = svc.store.draft(did)["content"]["sections"][0]
+    box = at.text_area(key=f"edit-{did}-{first['id']}")
+    assert box.value == first["text"]
+    box.input("Sam checked consent with the client at the start.")
+    at.run()  # on_change autosaves
+    saved = svc.store.autosaved(did, "sam")
+    assert saved is not None
+    assert saved["content"]["sections"][0]["text"] == "Sam checked consent with the client at the start."
+
+    at.button(key="submit").click()
+    at.run()
+    assert not at.exception, at.exception
+    after = svc.store.draft(did)
+    assert after["status"] == "submitted" and after["version"] == 2  # the edit was saved before submitting
+    assert after["content"]["sections"][0]["text"] == "Sam checked consent with the client at the start."
+    assert any("Submitted for review" in s.value for s in at.success)
+    actions = [e["action"] for e in svc.store.audit_events() if e["actor"] == "sam"]
+    for action in ("create", "transcribe", "speaker_corrected", "draft", "edit", "submit"):
+        assert action in actions
+
+
+def test_when_the_app_dies_mid_typing_then_reopening_offers_the_autosave(people: Any) -> None:
+    svc = people
+    aid, did = draft_with_transcript(svc, "APP-CRASH", status="draft")
+    at = sign_in(new_app(), "sam")
+    choose(at).select(aid).run()
+    sid = svc.store.draft(did)["content"]["sections"][0]["id"]
+    at.text_area(key=f"edit-{did}-{sid}").input("Typed just before the crash.")
+    at.run()
+    del at  # the process is gone: no save, no sign-out
+
+    reopened = sign_in(new_app(), "sam")
+    choose(reopened).select(aid).run()
+    assert any("unsaved changes" in i.value for i in reopened.info)
+    assert reopened.text_area(key=f"edit-{did}-{sid}").value != "Typed just before the crash."
+    reopened.button(key="restore").click()
+    reopened.run()
+    assert reopened.text_area(key=f"edit-{did}-{sid}").value == "Typed just before the crash."
+    reopened.button(key="save").click()
+    reopened.run()
+    assert svc.store.draft(did)["content"]["sections"][0]["text"] == "Typed just before the crash."
+
+
+def test_when_two_people_save_one_draft_then_the_second_sees_a_conflict_and_can_merge(people: Any) -> None:
+    svc = people
+    aid, did = draft_with_transcript(svc, "APP-TWO", status="draft")
+    sections = svc.store.draft(did)["content"]["sections"]
+    first, second = sections[0]["id"], sections[1]["id"]
+    mine = sign_in(new_app(), "sam")
+    choose(mine).select(aid).run()
+    # someone else (another session of the team) saves a change to the second section first
+    theirs = review.with_section_text(svc.store.draft(did)["content"], {second: "Their edit to section two."})
+    svc.store.save_version(did, theirs, "lee", base_version=1)
+
+    mine.text_area(key=f"edit-{did}-{first}").input("My edit to section one.")
+    mine.run()
+    mine.button(key="save").click()
+    mine.run()
+    assert any("Not saved" in e.value and "lee saved version 2" in e.value for e in mine.error)
+    assert svc.store.draft(did)["version"] == 2  # nothing overwritten
+    mine.button(key="merge").click()
+    mine.run()
+    merged = svc.store.draft(did)
+    assert merged["version"] == 3
+    texts_now = {s["id"]: s["text"] for s in merged["content"]["sections"]}
+    assert texts_now[first] == "My edit to section one." and texts_now[second] == "Their edit to section two."
+
+
+# ── supervisor ──────────────────────────────────────────────────────────────
+def test_supervisor_flow_request_changes_then_approve_and_sign_off(people: Any) -> None:
+    svc = people
+    _, did = draft_with_transcript(svc, "APP-REVIEW")
+    at = sign_in(new_app(), "lee")
+    at.radio(key="queue_pick").set_value(did).run()
+    assert any("APP-REVIEW" in s.value for s in at.subheader)
+
+    at.button(key=f"request_changes-{did}").click()
+    at.run()
+    assert any("needs a comment" in e.value for e in at.error)
+    assert svc.store.draft(did)["status"] == "submitted"
+
+    at.text_area(key=f"comment-{did}").input("Please add how far she can walk.")
+    at.button(key=f"request_changes-{did}").click()
+    at.run()
+    assert svc.store.draft(did)["status"] == "changes_requested"
+    assert svc.store.decisions(did)[-1]["comment"] == "Please add how far she can walk."
+
+    # the OT edits and resubmits; the supervisor sees the diff, approves, then signs off
+    content = svc.store.draft(did)["content"]
+    sid = content["sections"][0]["id"]
+    svc.store.save_version(did, review.with_section_text(content, {sid: "Walks 200 yards."}), "sam", 1)
+    review.submit(svc.store, did, {"username": "sam", "role": "ot"})
+    at.run()
+    at.radio(key="queue_pick").set_value(did).run()
+    assert any("+Walks 200 yards." in c.value for c in at.code)
+    at.button(key=f"approve-{did}").click()
+    at.run()
+    assert svc.store.draft(did)["status"] == "approved"
+    at.radio(key="queue_pick").set_value(did).run()
+    at.button(key=f"sign_off-{did}").click()
+    at.run()
+    signed = svc.store.draft(did)
+    assert signed["status"] == "signed_off" and signed["signed_off_by"] == "lee" and signed["signed_off_at"]
+    actions = [e["action"] for e in svc.store.audit_events() if e["subject"] == f"draft:{did}"]
+    assert {"request_changes", "approve", "sign_off"} <= set(actions)
+
+
+# ── coordinator ─────────────────────────────────────────────────────────────
+def test_coordinator_flow_drafts_a_supporting_letter_and_exports_it(people: Any) -> None:
+    svc = people
+    aid, did = draft_with_transcript(svc, "APP-COORD", status="approved")
+    at = sign_in(new_app(), "cam")
+    at.selectbox(key="coord_pick").select(did).run()
+    at.radio(key="coord_kind").set_value("supporting_letter").run()
+    at.button(key="coord_make").click()
+    at.run()
+    assert not at.exception, at.exception
+    (letter,) = [d for d in svc.store.drafts_for(aid) if d["template"] == "supporting_letter"]
+    content = svc.store.draft(letter["id"])["content"]
+    purpose = next(s for s in content["sections"] if s["id"] == "purpose")
+    assert "bus pass" in purpose["text"].lower()
+    shown = "\n".join(c.value for c in at.code)
+    assert "bus pass" in shown.lower()
+    assert "Lucy Ellis" not in shown and "[PERSON_1]" in shown  # pseudonymised unless asked
+    labels = {b.proto.label for b in at.get("download_button")}
+    assert {"Download MD", "Download DOCX", "Download PDF"} <= labels
+
+
+# ── evaluator and admin ─────────────────────────────────────────────────────
+def test_evaluator_runs_a_suite_and_sees_the_results(people: Any) -> None:
+    at = sign_in(new_app(), "eve")
+    assert at.header[0].value == "Evaluation"
+    suites = at.dataframe[0].value
+    assert {"pii.yaml", "golden_scripted.yaml"} <= set(suites["suite"])
+    assert any("No runs yet" in c.value for c in at.caption)
+    at.selectbox(key="eval_suite").select("golden_scripted.yaml")
+    at.text_input(key="eval_compare").input("v1,broken")
+    at.button(key="eval_run").click()
+    at.run()
+    assert not at.exception, at.exception
+    # the broken prompt misses its thresholds, so the run reports a failure, and the results show
+    assert any("threshold was missed" in w.value for w in at.warning), [e.value for e in at.error]
+    table = at.dataframe[1].value
+    assert len(table) > 5 and table.shape[1] == 1
+    assert at.get("iframe"), "the run's HTML report is shown"
+
+
+def test_admin_sees_the_audit_trail_and_a_broken_chain(people: Any) -> None:
+    svc = people
+    at = sign_in(new_app(), "ada")
+    assert at.header[0].value == "Audit trail"
+    assert "chain is intact" in at.success[0].value
+    with svc.store.tx() as conn:
+        actor = conn.execute(text("SELECT actor FROM audit_events WHERE seq = 1")).scalar_one()
+        conn.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 1"))
+    try:
+        at.button(key="verify").click()
+        at.run()
+        assert at.error and "broken" in at.error[0].value and "event 1" in at.error[0].value
+    finally:  # the session store is shared by later tests: put the row back
+        with svc.store.tx() as conn:
+            conn.execute(text("UPDATE audit_events SET actor = :a WHERE seq = 1"), {"a": actor})
+    assert svc.store.verify_audit()[0]
+
+
+# ── audio retention ─────────────────────────────────────────────────────────
+def test_when_audio_is_kept_for_days_then_it_is_deleted_once_they_pass(services: Any, tmp_path: Path) -> None:
+    from assistant.services import Services
+    from assistant.settings import Settings
+
+    kept = Services(Settings(home=tmp_path / "keep", keep_audio_days=2, whisper_threads=2))
+    kept._engines["transcriber"] = services.transcriber  # the same Whisper, loaded once
+    aid = kept.store.create_assessment("KEEP-1", "sam", {})
+    transcript, _ = kept.transcribe_recording(aid, "visit.flac", JFK.read_bytes())
+    assert "ask not" in transcript.text.lower()
+    (recording,) = kept.store.recordings_for(aid)
+    audio = Path(recording["path"])
+    assert audio.exists() and audio.parent == tmp_path / "keep" / "audio"
+    assert kept.purge_expired_audio() == 0 and audio.exists()  # not yet due
+
+    with kept.store.tx() as conn:  # two days later
+        conn.execute(text("UPDATE recordings SET delete_after = '2000-01-01 00:00:00'"))
+    assert kept.purge_expired_audio() == 1
+    assert not audio.exists() and kept.store.recordings_for(aid)[0]["path"] is None
+    assert kept.store.audit_events(limit=1)[0]["action"] == "audio_deleted"
+
+
+def test_when_transcription_fails_then_no_audio_is_left_behind(services: Any, tmp_path: Path) -> None:
+    from assistant.errors import ReconnectError
+    from assistant.services import Services
+    from assistant.settings import Settings
+
+    kept = Services(Settings(home=tmp_path / "keep", keep_audio_days=2, whisper_threads=2))
+    kept._engines["transcriber"] = services.transcriber
+    aid = kept.store.create_assessment("KEEP-2", "sam", {})
+    with pytest.raises(ReconnectError):
+        kept.transcribe_recording(aid, "broken.wav", b"this is not audio")
+    assert not list((tmp_path / "keep" / "audio").glob("*"))
+    assert kept.store.recordings_for(aid) == [] and kept.store.latest_transcript(aid) is None

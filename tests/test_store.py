@@ -134,3 +134,58 @@ def test_when_an_audit_row_is_deleted_then_verify_fails(store: Store) -> None:
         conn.execute(text("DELETE FROM audit_events WHERE seq = 2"))
     ok, _, problem = store.verify_audit()
     assert not ok and "event 3" in problem
+
+
+def test_when_the_queue_index_migration_runs_then_its_indexes_exist(store: Store) -> None:
+    assert "m002_review_indexes" in store.applied_migrations()
+    with store.tx() as conn:
+        names = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))}
+    assert {"ix_drafts_status", "ix_review_decisions_draft", "ix_recordings_delete_after"} <= names
+
+
+def test_when_a_store_from_before_m002_opens_then_it_is_brought_up_to_date(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = Store(url)
+    with old.tx() as conn:  # as the first release left it
+        conn.execute(text("DELETE FROM migrations WHERE name = 'm002_review_indexes'"))
+        conn.execute(text("DROP INDEX ix_drafts_status"))
+    old.engine.dispose()
+    assert Store(url).applied_migrations() == sorted(name for name, _ in MIGRATIONS)
+
+
+def test_recordings_are_listed_newest_first_and_forgotten_files_keep_their_row(store: Store) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    aid = store.create_assessment("REF-6", "sam", {})
+    past = datetime.now(UTC) - timedelta(days=1)
+    rid = store.add_recording(aid, "visit.flac", "/tmp/does-not-matter.flac", 11.0, past)
+    assert [r["id"] for r in store.recordings_due_for_deletion(datetime.now(UTC))] == [rid]
+    store.forget_recording_file(rid)
+    (row,) = store.recordings_for(aid)
+    assert row["path"] is None and row["filename"] == "visit.flac"
+    assert store.recordings_due_for_deletion(datetime.now(UTC)) == []
+
+
+def test_reconnect_audit_verify_exits_1_on_a_hand_edited_row(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from assistant.settings import Settings
+
+    home = tmp_path / "home"
+    home.mkdir()
+    store = Store(Settings(home=home).db_url)
+    for i in range(3):
+        store.audit("sam", "view", f"assessment:{i}")
+    env = {**os.environ, "RECONNECT_HOME": str(home)}
+    command = [sys.executable, "-m", "assistant.cli", "audit", "verify"]
+    intact = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert intact.returncode == 0, intact.stderr
+    assert intact.stdout.strip() == "audit trail intact: 3 events"
+
+    with store.tx() as conn:  # someone edits the database by hand
+        conn.execute(text("UPDATE audit_events SET subject = 'assessment:99' WHERE seq = 2"))
+    tampered = subprocess.run([*command, "--json"], env=env, capture_output=True, text=True, check=False)
+    assert tampered.returncode == 1
+    assert '"ok": false' in tampered.stdout and "event 2 (view by sam) was altered or removed" in tampered.stdout

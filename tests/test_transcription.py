@@ -69,6 +69,24 @@ def _decode(path: Path) -> np.ndarray:
     return np.concatenate([c.samples for c in read_chunks(info)])
 
 
+def _encode(path: Path, samples: np.ndarray, codec: str, rate: int, layout: str) -> Path:
+    """Float 16 kHz mono samples to ``path`` with PyAV, as a phone or a browser would save them."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=rate)
+        stream.layout = layout  # type: ignore[attr-defined]
+        pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
+        channels = np.repeat(pcm[None, :], 2 if layout == "stereo" else 1, axis=0)
+        frame = av.AudioFrame.from_ndarray(channels.reshape(1, -1, order="F"), format="s16", layout=layout)
+        frame.sample_rate = SAMPLE_RATE
+        resampler = av.AudioResampler(format=stream.codec_context.format.name, layout=layout, rate=rate)
+        for block in [*resampler.resample(frame), *resampler.resample(None)]:
+            container.mux(stream.encode(block))
+        container.mux(stream.encode(None))
+    return path
+
+
 def _wer(reference: str, hypothesis: str) -> float:
     def plain(text: str) -> str:
         return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).strip()
@@ -154,6 +172,41 @@ def test_when_speech_is_not_english_then_warning_names_the_language(tmp_path: Pa
     assert german and all(s.low_confidence for s in german)
     assert transcript.language == "de"
     assert re.search(r"\b(der|die|und|Software)\b", transcript.text)  # as heard, not translated
+
+
+# ── formats: what phones and browsers save ─────────────────────────────────
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "rate", "layout"),
+    [
+        ("phone.m4a", "aac", 44_100, "mono"),
+        ("browser.webm", "libopus", 48_000, "stereo"),
+        ("voice-note.ogg", "libopus", 48_000, "mono"),
+        ("dictaphone.mp3", "libmp3lame", 22_050, "stereo"),
+    ],
+)
+def test_when_a_phone_or_browser_format_is_given_then_it_is_decoded_to_16k_mono(
+    tmp_path: Path, name: str, codec: str, rate: int, layout: str
+) -> None:
+    jfk = _decode(JFK)
+    path = _encode(tmp_path / name, jfk, codec, rate, layout)
+    info = inspect_audio(path, 60)
+    assert info.sample_rate == rate and info.channels == (2 if layout == "stereo" else 1)
+    decoded = _decode(path)
+    assert abs(len(decoded) - len(jfk)) < SAMPLE_RATE * 0.1  # codec padding only
+    assert 0.5 < float(np.sqrt(np.mean(decoded**2)) / np.sqrt(np.mean(jfk**2))) < 2
+
+
+@pytest.mark.parametrize(("name", "codec", "rate", "layout"),
+                         [("browser.webm", "libopus", 48_000, "stereo"), ("phone.m4a", "aac", 44_100, "mono")])
+def test_when_a_browser_or_phone_recording_is_transcribed_then_the_words_are_right(
+    transcriber: WhisperTranscriber, tmp_path: Path, name: str, codec: str, rate: int, layout: str
+) -> None:
+    path = _encode(tmp_path / name, _decode(JFK), codec, rate, layout)
+    transcript = transcriber.transcribe(path)
+    assert _wer(JFK_TEXT, transcript.text) <= 0.1
+    assert {s.channel for s in transcript.segments} == {None}  # the same voice on both channels is mono
 
 
 # ── invented text: filters on constructed segments ─────────────────────────
@@ -286,6 +339,17 @@ def test_when_word_timestamps_are_asked_for_then_each_word_has_times(transcriber
     assert len(country) == 2 and 5 < country[0].start < 7 and 9.5 < country[1].start < 11
 
 
+def test_when_a_word_is_in_the_vocabulary_then_whisper_spells_it_that_way(transcriber: WhisperTranscriber) -> None:
+    """hotwords.mp3 (faster-whisper test data) says "ComfyUI" twice; without the hint tiny.en hears "comfy eye"."""
+    sample = DATA / "hotwords.mp3"
+    transcriber.settings = transcriber.settings.model_copy(update={"vocabulary": ""})
+    plain = transcriber.transcribe(sample).text
+    transcriber.settings = transcriber.settings.model_copy(update={"vocabulary": "ComfyUI, Pool Pod, boccia"})
+    hinted = transcriber.transcribe(sample).text
+    assert "ComfyUI" not in plain
+    assert hinted.count("ComfyUI") == 2
+
+
 # ── long recordings: chunks, progress, cancel ──────────────────────────────
 
 
@@ -293,6 +357,20 @@ def _jfk_three_times(tmp_path: Path) -> Path:
     jfk = _decode(JFK)
     gap = np.zeros(SAMPLE_RATE * 2, np.float32)
     return _write_wav(tmp_path / "jfk3.wav", np.concatenate([jfk, gap, jfk, gap, jfk]))
+
+
+def test_when_words_pause_then_the_segment_is_cut_there() -> None:
+    from assistant.transcription import split_at_pauses
+
+    def word(text: str, start: float, end: float) -> Word:
+        return Word(start=start, end=end, text=text, probability=0.9)
+
+    words = [word(" How", 0.0, 0.3), word(" are", 0.3, 0.5), word(" you?", 0.5, 0.9),  # 0.6 s after "?"
+             word(" Fine,", 1.5, 1.9), word(" thanks,", 2.3, 2.7),  # 0.4 s mid-sentence: same segment
+             word(" really", 4.0, 4.4)]  # 1.3 s: the other person spoke in between
+    parts = split_at_pauses(words)
+    assert ["".join(w.text for w in part).strip() for part in parts] == ["How are you?", "Fine, thanks,", "really"]
+    assert split_at_pauses([]) == []
 
 
 def test_when_chunks_are_read_then_they_cover_everything_and_cut_in_quiet(tmp_path: Path) -> None:
@@ -321,6 +399,45 @@ def test_when_transcribed_in_chunks_then_text_matches_and_progress_rises_to_one(
     assert transcript.segments[-1].start > 24  # the third pass is timed from the file's start
     assert seen[0] == 0.0 and seen[-1] == 1.0
     assert seen == sorted(seen) and len(seen) >= 4
+
+
+def test_when_the_services_transcribe_then_the_callback_gets_zero_to_one(
+    transcriber: WhisperTranscriber, tmp_path: Path
+) -> None:
+    from assistant.services import Services
+
+    services = Services(transcriber.settings)
+    services._engines["transcriber"] = transcriber  # the session's tiny.en, not a second load
+    seen: list[float] = []
+    transcript = services.transcribe(JFK, progress=seen.append)
+    assert transcript.segments
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
+    assert all(0.0 <= done <= 1.0 for done in seen)
+
+
+def test_when_the_cli_transcribes_then_progress_goes_to_stderr_but_not_with_json(
+    transcriber: WhisperTranscriber, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from assistant.cli import main
+    from assistant.services import Services
+
+    services = Services(transcriber.settings)
+    services._engines["transcriber"] = transcriber
+    monkeypatch.setattr("assistant.cli.services", lambda: services)
+    clip = str(_write_wav(tmp_path / "opening.wav", _decode(JFK)[: int(SAMPLE_RATE * 4.5)]))  # "...Americans"
+    plain = CliRunner().invoke(main, ["transcribe", clip])
+    assert plain.exit_code == 0, plain.output
+    shown = [int(line[len("transcribing: "):-1]) for line in plain.stderr.splitlines()
+             if line.startswith("transcribing: ")]
+    assert shown[0] == 0 and shown[-1] == 100 and shown == sorted(shown)
+    assert "Americans" in plain.stdout and "transcribing" not in plain.stdout
+    as_json = CliRunner().invoke(main, ["transcribe", "--json", clip])
+    assert as_json.exit_code == 0 and "transcribing" not in as_json.stderr
+    assert "Americans" in json.loads(as_json.stdout)["text"]
 
 
 def test_when_cancelled_midway_then_audio_error_and_no_transcript(
@@ -358,6 +475,23 @@ def test_when_stereo_has_one_voice_per_channel_then_segments_are_split_by_channe
     loudness = ChannelLoudness.join(ChannelLoudness.of(c.channels) for c in read_chunks(inspect_audio(path, 60))
                                     if c.channels is not None)
     assert loudness.agreement(transcript.segments) >= 0.9
+    assert loudness.label_accuracy(transcript.segments) >= 0.9  # word-timed ends: no talking over the other
+
+
+def test_when_labels_are_scored_then_missed_and_wrong_channel_time_counts_against() -> None:
+    rms = np.full((2, 250), 1e-4, np.float32)  # 5 s of two channels: left talks 0-2 s, right 3-5 s
+    rms[0, :100] = 0.1
+    rms[1, 150:] = 0.1
+    rms[0, 40:45] = 1e-4  # a 0.1 s breath inside the left turn still belongs to it
+    loudness = ChannelLoudness(rms)
+    left = Segment(id=0, start=0.0, end=2.0, text="a", channel=0)
+    right = Segment(id=1, start=3.0, end=5.0, text="b", channel=1)
+    assert loudness.label_accuracy([left, right]) == pytest.approx(1.0)
+    assert loudness.label_accuracy([left]) == pytest.approx(0.5)
+    swapped = [left.model_copy(update={"channel": 1}), right.model_copy(update={"channel": 0})]
+    assert loudness.label_accuracy(swapped) == pytest.approx(0.0)
+    overlong = [left.model_copy(update={"end": 4.0}), right]  # left's label runs over the right's turn
+    assert loudness.label_accuracy(overlong) == pytest.approx(0.75)
 
 
 def test_when_stereo_is_the_same_on_both_channels_then_it_is_treated_as_mono() -> None:

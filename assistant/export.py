@@ -1,0 +1,188 @@
+"""An approved note as a document: Markdown, DOCX (python-docx) or PDF (fpdf2).
+
+By default the document carries placeholders ([PERSON_1], [NHS_NUMBER_1], ...), never the
+person's details: any original value the local redaction map knows is replaced by its
+placeholder. Only when the user asks (``reidentify=True``) are the placeholders put back
+from the local map, on this machine.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from assistant.errors import BadInput
+
+Format = Literal["md", "docx", "pdf"]
+FORMATS: dict[str, tuple[str, str]] = {
+    "md": ("text/markdown", ".md"),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx"),
+    "pdf": ("application/pdf", ".pdf"),
+}
+PLACEHOLDER = re.compile(r"\[[A-Z_]+_\d+\]")
+UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def pseudonymise(text: str, mapping: dict[str, str]) -> str:
+    """Replace every original value the map knows with its placeholder, longest first.
+
+    A person is also found by any one part of their name ("Margaret" or "Ellis" for
+    "Margaret Ellis"), matched as a capitalised word.
+    """
+    values: list[tuple[str, str, int]] = []
+    for placeholder, original in mapping.items():
+        if original.strip():
+            values.append((original.strip(), placeholder, re.IGNORECASE))
+        if placeholder.startswith("[PERSON_"):
+            values += [(part, placeholder, 0) for part in re.findall(r"[A-Z][\w'’-]+", original) if len(part) > 2]
+    for value, placeholder, flags in sorted(values, key=lambda v: -len(v[0])):
+        pattern = re.compile(rf"(?<![\w\[]){re.escape(value)}(?!\w)", flags)
+        text = pattern.sub(placeholder.replace("\\", "\\\\"), text)
+    return text
+
+
+def reidentify(text: str, mapping: dict[str, str]) -> str:
+    """Put the originals back for placeholders the local map knows; others stay as they are."""
+    return PLACEHOLDER.sub(lambda m: mapping.get(m.group(0), m.group(0)), text)
+
+
+@dataclass
+class Document:
+    """A note ready to write out: a title, a few facts, titled sections and goals."""
+
+    title: str
+    facts: list[tuple[str, str]]
+    sections: list[tuple[str, str]]
+    goals: list[str]
+
+    def map_text(self, fn: Any) -> Document:
+        return Document(
+            fn(self.title),
+            [(k, fn(v)) for k, v in self.facts],
+            [(fn(t), fn(x)) for t, x in self.sections],
+            [fn(g) for g in self.goals],
+        )
+
+
+def document(
+    draft: dict[str, Any],
+    assessment: dict[str, Any],
+    mapping: dict[str, str],
+    reidentify_names: bool = False,
+    title: str | None = None,
+) -> Document:
+    """Build the document for a stored draft (``Store.draft``) of a stored assessment."""
+    content = draft["content"]
+    sections = [(s["title"], s["text"]) for s in content.get("sections", []) if s.get("text", "").strip()]
+    goals = [
+        g["text"] + (f" (measure: {g['measure']}; by: {g['timeframe']})" if g.get("measure") else "")
+        for g in content.get("goals", [])
+    ]
+    facts = [("Reference", assessment["reference"]), ("Version", str(draft["version"]))]
+    facts.append(("Status", draft["status"].replace("_", " ")))
+    if draft.get("signed_off_by"):
+        when = draft.get("signed_off_at")
+        stamp = when.strftime("%d %b %Y %H:%M") if isinstance(when, datetime) else str(when or "")
+        facts.append(("Signed off", f"{draft['signed_off_by']} {stamp}".strip()))
+    doc = Document(title or _template_title(content.get("template", draft.get("template", ""))), facts, sections, goals)
+    doc = doc.map_text(lambda t: pseudonymise(t, mapping))
+    if reidentify_names:
+        doc = doc.map_text(lambda t: reidentify(t, mapping))
+    return doc
+
+
+def _template_title(template: str) -> str:
+    try:
+        from assistant.templates import load_template
+
+        return str(load_template(template).title)
+    except Exception:
+        return template.replace("_", " ").capitalize() or "Note"
+
+
+def render(doc: Document, fmt: str) -> bytes:
+    if fmt == "md":
+        return to_markdown(doc).encode()
+    if fmt == "docx":
+        return to_docx(doc)
+    if fmt == "pdf":
+        return to_pdf(doc)
+    raise BadInput(f"unknown export format '{fmt}'; choose one of: {', '.join(FORMATS)}")
+
+
+def to_markdown(doc: Document) -> str:
+    lines = [f"# {doc.title}", ""]
+    lines += [f"- **{k}:** {v}" for k, v in doc.facts]
+    for heading, text in doc.sections:
+        lines += ["", f"## {heading}", "", text]
+    if doc.goals:
+        lines += ["", "## Goals", ""] + [f"{i}. {g}" for i, g in enumerate(doc.goals, 1)]
+    return "\n".join(lines) + "\n"
+
+
+def to_docx(doc: Document) -> bytes:
+    from docx import Document as WordDocument
+
+    word = WordDocument()
+    word.add_heading(doc.title, level=1)
+    table = word.add_table(rows=0, cols=2)
+    for key, value in doc.facts:
+        cells = table.add_row().cells
+        cells[0].text, cells[1].text = key, value
+    for heading, text in doc.sections:
+        word.add_heading(heading, level=2)
+        for paragraph in text.split("\n"):
+            word.add_paragraph(paragraph)
+    if doc.goals:
+        word.add_heading("Goals", level=2)
+        for goal in doc.goals:
+            word.add_paragraph(goal, style="List Number")
+    buffer = io.BytesIO()
+    word.save(buffer)
+    return buffer.getvalue()
+
+
+def to_pdf(doc: Document) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_page()
+    if UNICODE_FONT.exists():
+        pdf.add_font("body", "", str(UNICODE_FONT))
+        family, clean = "body", (lambda t: t)
+    else:  # core fonts are Latin-1 only
+        family, clean = "helvetica", _latin1
+    width = pdf.epw
+
+    def block(text: str, size: int, gap: float = 2) -> None:
+        pdf.set_font(family, size=size)
+        pdf.multi_cell(width, size * 0.5, clean(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(gap)
+
+    block(doc.title, 16, 4)
+    for key, value in doc.facts:
+        block(f"{key}: {value}", 10, 0)
+    pdf.ln(4)
+    for heading, text in doc.sections:
+        block(heading, 13)
+        block(text, 11, 4)
+    if doc.goals:
+        block("Goals", 13)
+        for i, goal in enumerate(doc.goals, 1):
+            block(f"{i}. {goal}", 11, 1)
+    return bytes(pdf.output())
+
+
+def _latin1(text: str) -> str:
+    table = {"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "...", "•": "-"}
+    return "".join(table.get(c, c) for c in text).encode("latin-1", "replace").decode("latin-1")
+
+
+def filename(doc: Document, fmt: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9-]+", "-", f"{dict(doc.facts).get('Reference', 'note')}-{doc.title}").strip("-")
+    return f"{stem[:80]}{FORMATS[fmt][1]}"

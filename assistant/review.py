@@ -1,0 +1,238 @@
+"""Review of a drafted note: submit, request changes, approve, sign off, amend.
+
+Each step checks who may take it from which status, writes the decision and the
+new status, and records an audit event. The app and the CLI call these; they never
+set a draft's status themselves.
+
+    draft ──submit──► submitted ──approve──► approved ──sign off──► signed_off (locked)
+      ▲                  │  ▲                  │                       │
+      │      request changes  └──── submit ────┤ request changes       │ amend
+      │                  ▼                     ▼                       ▼
+      └────────── changes_requested ◄──────────┘                     draft (next version)
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from assistant.accounts import can
+from assistant.errors import BadInput, ConflictError, NotAllowed
+from assistant.store import Store
+
+STATUSES = ("draft", "submitted", "changes_requested", "approved", "signed_off")
+STATUS_LABELS = {
+    "draft": "Draft",
+    "submitted": "Waiting for review",
+    "changes_requested": "Changes requested",
+    "approved": "Approved",
+    "signed_off": "Signed off",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    permission: str  # from assistant.accounts.PERMISSIONS
+    from_status: frozenset[str]
+    to_status: str
+    owner_only: bool = False  # only the assessment's own OT
+    needs_comment: bool = False
+
+
+STEPS: dict[str, Step] = {
+    s.name: s
+    for s in (
+        Step("submit", "assess", frozenset({"draft", "changes_requested"}), "submitted", owner_only=True),
+        Step(
+            "request_changes", "review", frozenset({"submitted", "approved"}), "changes_requested", needs_comment=True
+        ),
+        Step("approve", "review", frozenset({"submitted"}), "approved"),
+        Step("sign_off", "review", frozenset({"approved"}), "signed_off"),
+        Step("amend", "assess", frozenset({"signed_off"}), "draft", owner_only=True, needs_comment=True),
+    )
+}
+
+
+def allowed_steps(user: dict[str, str], draft: dict[str, Any], owner: str) -> list[str]:
+    """The steps this user may take on this draft now, in the order the app shows them."""
+    return [name for name, step in STEPS.items() if _refusal(step, user, draft["status"], owner) is None]
+
+
+def _refusal(step: Step, user: dict[str, str], status: str, owner: str) -> str | None:
+    if not can(user["role"], step.permission):
+        return f"the {user['role']} role may not {step.name.replace('_', ' ')}"
+    if step.owner_only and user["username"] != owner:
+        return f"only {owner}, whose assessment this is, may {step.name.replace('_', ' ')} it"
+    if status not in step.from_status:
+        return (
+            f"a note that is '{STATUS_LABELS.get(status, status)}' cannot be {_past(step.name)}; "
+            f"it must be {' or '.join(repr(STATUS_LABELS[s]) for s in sorted(step.from_status))}"
+        )
+    return None
+
+
+def _past(name: str) -> str:
+    return {
+        "submit": "submitted",
+        "request_changes": "sent back for changes",
+        "approve": "approved",
+        "sign_off": "signed off",
+        "amend": "amended",
+    }[name]
+
+
+def take_step(
+    store: Store,
+    draft_id: str,
+    user: dict[str, str],
+    step_name: str,
+    comment: str = "",
+    section_comments: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Take one review step; returns the draft as it now is. Raises NotAllowed, BadInput or ConflictError."""
+    step = STEPS.get(step_name)
+    if step is None:
+        raise BadInput(f"unknown review step '{step_name}'; choose one of: {', '.join(STEPS)}")
+    draft = store.draft(draft_id)
+    owner = store.assessment(draft["assessment_id"])["ot"]
+    refusal = _refusal(step, user, draft["status"], owner)
+    if refusal is not None:
+        if can(user["role"], step.permission) and draft["status"] not in step.from_status:
+            raise ConflictError(refusal)
+        raise NotAllowed(refusal)
+    section_comments = {k: v.strip() for k, v in (section_comments or {}).items() if v.strip()}
+    if step.needs_comment and not comment.strip() and not section_comments:
+        raise BadInput(f"say what needs to change: {step.name.replace('_', ' ')} needs a comment")
+    username = user["username"]
+    store.add_decision(draft_id, draft["version"], username, step.name, comment.strip())
+    for section_id, text in section_comments.items():
+        store.add_decision(draft_id, draft["version"], username, "comment", text, section_id=section_id)
+    store.set_draft_status(draft_id, step.to_status, signed_off_by=username if step.to_status == "signed_off" else None)
+    store.audit(
+        username,
+        step.name,
+        f"draft:{draft_id}",
+        {"version": draft["version"], "from": draft["status"], "to": step.to_status, "comments": len(section_comments)},
+    )
+    return store.draft(draft_id)
+
+
+def submit(store: Store, draft_id: str, user: dict[str, str]) -> dict[str, Any]:
+    return take_step(store, draft_id, user, "submit")
+
+
+def request_changes(
+    store: Store, draft_id: str, user: dict[str, str], comment: str, section_comments: dict[str, str] | None = None
+) -> dict[str, Any]:
+    return take_step(store, draft_id, user, "request_changes", comment, section_comments)
+
+
+def approve(store: Store, draft_id: str, user: dict[str, str], comment: str = "") -> dict[str, Any]:
+    return take_step(store, draft_id, user, "approve", comment)
+
+
+def sign_off(store: Store, draft_id: str, user: dict[str, str]) -> dict[str, Any]:
+    return take_step(store, draft_id, user, "sign_off")
+
+
+def amend(store: Store, draft_id: str, user: dict[str, str], reason: str) -> dict[str, Any]:
+    """Unlock a signed-off note for an amendment; the next save becomes a new version, the signed one stays."""
+    return take_step(store, draft_id, user, "amend", reason)
+
+
+def comment_on_section(store: Store, draft_id: str, user: dict[str, str], section_id: str, text: str) -> None:
+    if not (can(user["role"], "review") or can(user["role"], "assess")):
+        raise NotAllowed(f"the {user['role']} role may not comment on notes")
+    if not text.strip():
+        raise BadInput("the comment is empty")
+    draft = store.draft(draft_id)
+    store.add_decision(draft_id, draft["version"], user["username"], "comment", text.strip(), section_id=section_id)
+    store.audit(user["username"], "comment", f"draft:{draft_id}", {"section": section_id})
+
+
+# ── the queue ───────────────────────────────────────────────────────────────
+def queue(
+    store: Store,
+    statuses: tuple[str, ...] = ("submitted",),
+    ot: str | None = None,
+    older_than_days: float | None = None,
+    at: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Drafts waiting on a reviewer, oldest first, with their age in days."""
+    at = at or datetime.now(UTC)
+    items = []
+    for item in store.list_drafts():
+        if item["status"] not in statuses or (ot and item["ot"] != ot):
+            continue
+        updated = item["updated_at"]
+        if updated.tzinfo is None:  # SQLite gives naive datetimes back
+            updated = updated.replace(tzinfo=UTC)
+        age = (at - updated) / timedelta(days=1)
+        if older_than_days is not None and age < older_than_days:
+            continue
+        items.append({**item, "age_days": round(age, 2)})
+    return items
+
+
+# ── versions ────────────────────────────────────────────────────────────────
+def section_texts(content: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """section id -> (title, text), goals included as one section."""
+    out = {s["id"]: (s["title"], s.get("text", "")) for s in content.get("sections", [])}
+    goals = content.get("goals") or []
+    if goals:
+        out["goals"] = ("Goals", "\n".join(f"- {g['text']}" for g in goals))
+    return out
+
+
+def diff(store: Store, draft_id: str, old: int, new: int) -> list[dict[str, str]]:
+    """Per-section unified diffs between two versions of a draft; unchanged sections are left out."""
+    versions = {v["version"]: v["content"] for v in store.versions(draft_id)}
+    for v in (old, new):
+        if v not in versions:
+            raise BadInput(f"draft {draft_id} has no version {v}; it has {sorted(versions)}")
+    before, after = section_texts(versions[old]), section_texts(versions[new])
+    changes = []
+    for sid in list(before) + [s for s in after if s not in before]:
+        title, a = before.get(sid, ("", ""))
+        title_b, b = after.get(sid, (title, ""))
+        if a == b:
+            continue
+        lines = difflib.unified_diff(
+            a.splitlines(), b.splitlines(), f"version {old}", f"version {new}", lineterm="", n=1
+        )
+        changes.append({"section": sid, "title": title_b or title, "diff": "\n".join(lines)})
+    return changes
+
+
+def with_section_text(content: dict[str, Any], texts: dict[str, str]) -> dict[str, Any]:
+    """A copy of the draft content with some sections' text replaced (an edit by the OT)."""
+    sections = [{**s, "text": texts[s["id"]]} if s["id"] in texts else dict(s) for s in content.get("sections", [])]
+    return {**content, "sections": sections}
+
+
+def merge(base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Three-way merge per section after a save conflict.
+
+    A section only one side changed takes that side's text; a section both changed keeps
+    mine and is returned in the list of clashes, so the editor can show theirs beside it.
+    Nothing is dropped: their version stays in the history, mine becomes the next one.
+    """
+    b, m, t = (section_texts(c) for c in (base, mine, theirs))
+    texts: dict[str, str] = {}
+    clashes: list[str] = []
+    for sid, (_, their_text) in t.items():
+        if sid == "goals":
+            continue
+        base_text = b.get(sid, ("", ""))[1]
+        my_text = m.get(sid, ("", base_text))[1]
+        if my_text == base_text:
+            texts[sid] = their_text
+        elif their_text in (base_text, my_text):
+            texts[sid] = my_text
+        else:
+            texts[sid] = my_text
+            clashes.append(sid)
+    return with_section_text(theirs, texts), clashes

@@ -1,0 +1,319 @@
+"""The synthetic OT home visit for the transcription benchmark, and how its text is scored.
+
+Two espeak-ng voices (the OT, the client) read a scripted initial assessment with
+spoken UK phone numbers, NHS numbers and postcodes, digit by digit as people say
+them. The audio is built once and cached under ``benchmarks/.cache/`` (git-ignored),
+keyed by the script, the voices and the espeak-ng version.
+
+Scoring normalises both texts the same way before WER: lower case, no punctuation,
+number words to digits, digit runs and short letter codes one character per token
+("CM1 1AB" and "C M one, one A B" both become ``c m 1 1 a b``), and a few written
+forms to their spoken form ("Dr" → "doctor").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "benchmarks" / ".cache"
+
+OT_VOICE, CLIENT_VOICE = "en-gb+f3", "en-gb+m3"  # a UK home visit: two British voices
+WORDS_PER_MINUTE = 150
+PAUSE_S = 0.7
+RATE = 22_050  # what espeak-ng writes
+
+DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+         "nineteen"]
+TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+        "ninety": 90}
+SPOKEN_FORM = {"dr": "doctor", "mr": "mister", "mrs": "missus", "alright": "all right", "ok": "okay",
+               "good bye": "goodbye", "good-bye": "goodbye"}
+# short words that stay whole; any other one- or two-letter token is a code spelled out
+SHORT_WORDS = {"a", "i", "is", "it", "in", "on", "of", "to", "up", "my", "me", "we", "he", "so", "no", "do",
+               "be", "or", "if", "at", "as", "by", "am", "an", "go", "us", "oh", "ah", "mm", "hm", "uh", "um"}
+
+# British and American spellings compare equal (Whisper writes American): neighbour/neighbor,
+# centre/center, organise/organize; long words only, so "your", "four", "hour" are left alone
+_AMERICAN_ENDINGS = {"our": "or", "ours": "ors", "tre": "ter", "tres": "ters", "ise": "ize", "ised": "ized",
+                     "ising": "izing", "isation": "ization"}
+_AMERICAN = re.compile(r"\b([a-z]{3,}?)(our|ours|tre|tres|ise|ised|ising|isation)\b")
+
+NHS_NUMBERS = ["9434765919", "4010232137", "4857773456"]
+PHONE_NUMBERS = ["07700900123", "07700900456", "01245421421"]
+POSTCODES = ["CM1 1AB", "CO4 3SQ"]
+
+
+def said(digits: str, groups: tuple[int, ...]) -> str:
+    """'9434765919', (3, 3, 4) -> 'nine four three, four seven six, five nine one nine'."""
+    out, at = [], 0
+    for size in groups:
+        out.append(" ".join(DIGIT_WORDS[int(d)] for d in digits[at : at + size]))
+        at += size
+    return ", ".join(out)
+
+
+def nhs(number: str) -> str:
+    return said(number, (3, 3, 4))
+
+
+def phone(number: str) -> str:
+    return said(number, (5, 3, 3))
+
+
+SCRIPT: list[tuple[str, str]] = [
+    ("OT", "Hello, my name is Helen and I am the occupational therapist from the Reconnect team. "
+           "Thank you for seeing me at home today."),
+    ("client", "You are welcome. Come in and sit down. I have been looking forward to this visit."),
+    ("OT", "Before we start, is it all right if I record our conversation so that I can write up "
+           "the assessment accurately afterwards?"),
+    ("client", "Yes, that is fine with me."),
+    ("OT", "Thank you. Can I check a few details first? Could you tell me your NHS number?"),
+    ("client", f"It is {nhs(NHS_NUMBERS[0])}."),
+    ("OT", f"Let me read that back to you. {nhs(NHS_NUMBERS[0])}. Is that right?"),
+    ("client", "Yes, that is right."),
+    ("OT", "And what is the best telephone number to reach you on?"),
+    ("client", f"My mobile is {phone(PHONE_NUMBERS[0])}."),
+    ("OT", "And your postcode, please?"),
+    ("client", "It is C M one, one A B. That is Chelmsford."),
+    ("OT", "Lovely. Who else should we contact if we cannot reach you?"),
+    ("client", f"My daughter Sarah. Her number is {phone(PHONE_NUMBERS[1])}. "
+               "She lives in Colchester, postcode C O four, three S Q."),
+    ("OT", "Does your daughter have her own care needs, or is she your main carer?"),
+    ("client", f"She helps me with shopping. Her NHS number is {nhs(NHS_NUMBERS[1])}, in case you need it "
+               "for the carer assessment."),
+    ("OT", "Thank you. Now tell me a little about why you were referred to us."),
+    ("client", "I had a stroke last spring. My left arm is weaker than it was and I get tired very quickly. "
+               "I used to be very active but I have hardly left the house since."),
+    ("OT", "That sounds hard. How are you managing with washing and dressing?"),
+    ("client", "I can wash at the sink, but getting in and out of the bath is difficult. "
+               "Buttons are slow with my left hand, so I wear tops that pull over my head."),
+    ("OT", "Have you had any falls in the last year?"),
+    ("client", "Two falls, both in the garden. The path is uneven and I lost my balance."),
+    ("OT", "Did you hurt yourself, and were you able to get up on your own?"),
+    ("client", "I bruised my hip the first time. The second time my neighbour helped me up."),
+    ("OT", "How do you get about outside the house at the moment?"),
+    ("client", "I walk with a stick to the end of the road. For anything further my daughter drives me."),
+    ("OT", "What about the bus? Do you have a bus pass?"),
+    ("client", "No, I have never applied. I did not know I could get one."),
+    ("OT", "You may be eligible for a disabled person's bus pass. I can write a supporting letter for you."),
+    ("client", "That would be a great help, thank you."),
+    ("OT", "What did you enjoy doing before the stroke?"),
+    ("client", "I played bowls every week at the club in Braintree, and I liked swimming at the leisure centre."),
+    ("OT", "There is a boccia group at the leisure centre in Chelmsford on Wednesday mornings. "
+           "It is similar to bowls and you play seated. Would that interest you?"),
+    ("client", "I have heard of boccia. Yes, I would like to try that."),
+    ("OT", "The pool there also has a Pool Pod, which is a lift that lowers you into the water, "
+           "so you would not need to use the steps."),
+    ("client", "I did not know that. The steps were what worried me most about swimming."),
+    ("OT", "Are you taking any regular medication that I should know about?"),
+    ("client", "I take tablets for my blood pressure, and a blood thinner since the stroke."),
+    ("OT", "Thank you. Who is your doctor, and which surgery are you registered with?"),
+    ("client", f"Doctor Patel at the Writtle surgery. Their number is {phone(PHONE_NUMBERS[2])}."),
+    ("OT", "Let us think about goals. What would you most like to be able to do in three months?"),
+    ("client", "I would like to get to the boccia group on my own, and swim once a week again."),
+    ("OT", "Those are good goals. We could start with the boccia group with your daughter for the first "
+           "two sessions, and then try the bus together."),
+    ("client", "I think I could manage that if someone comes with me the first time."),
+    ("OT", "I will also refer you for a grab rail by the back door and a bath board. "
+           "Is there anything else that worries you at home?"),
+    ("client", "Only the garden path. I do not go out there much now because of the falls."),
+    ("OT", "I will ask the handyperson service to look at the path. Before I go, can I check one more thing? "
+           "Your husband mentioned on the phone that he also wanted some help."),
+    ("client", f"Yes, he would. His NHS number is {nhs(NHS_NUMBERS[2])}. He has arthritis in both knees."),
+    ("OT", f"Thank you. So that is {nhs(NHS_NUMBERS[2])} for your husband. I will pass that on to the team."),
+    ("client", "Thank you so much. This has been really helpful."),
+    ("OT", "You are very welcome. I will send you a copy of the plan and the letter for the bus pass "
+           "within a week. Goodbye for now."),
+    ("client", "Goodbye, and thank you again."),
+]
+
+REFERENCE = " ".join(text for _, text in SCRIPT)
+
+
+# ── scoring ────────────────────────────────────────────────────────────────
+
+
+def normalise(text: str) -> list[str]:
+    """Tokens for WER: see the module docstring. Applied identically to reference and hypothesis."""
+    text = text.lower().replace("-", " ").replace("’", "'")
+    for written, spoken in SPOKEN_FORM.items():
+        text = re.sub(rf"(?<![a-z]){re.escape(written)}(?![a-z])", spoken, text)
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,000 -> 1000
+    text = _AMERICAN.sub(lambda m: m.group(1) + _AMERICAN_ENDINGS[m.group(2)], text)
+    text = re.sub(r"[^a-z0-9' ]+", " ", text)
+    tokens: list[str] = []
+    for token in text.split():
+        token = token.strip("'")
+        if token in DIGIT_WORDS:
+            tokens.append(str(DIGIT_WORDS.index(token)))
+        elif token in TEENS:
+            tokens.extend(str(10 + TEENS.index(token)))
+        elif token in TENS:
+            tokens.extend(str(TENS[token]))
+        elif any(ch.isdigit() for ch in token):
+            tokens.extend(ch for ch in token if ch.isalnum())  # "cm1" -> c m 1, "485" -> 4 8 5
+        elif len(token) <= 2 and token.isalpha() and token not in SHORT_WORDS:
+            tokens.extend(token)  # "cm" -> c m, as if spelled out
+        elif token:
+            tokens.append(token)
+    return tokens
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    import jiwer
+
+    return float(jiwer.wer(" ".join(normalise(reference)), " ".join(normalise(hypothesis)) or "<empty>"))
+
+
+def digit_runs(text: str) -> list[str]:
+    """Runs of consecutive digits after normalising ('nine four three, 476 5919' -> ['9434765919'])."""
+    runs, current = [], ""
+    for token in normalise(text):
+        if token.isdigit():
+            current += token
+        elif current:
+            runs.append(current)
+            current = ""
+    return [*runs, current] if current else runs
+
+
+def nhs_said() -> list[str]:
+    """Every NHS number as often as it is said, in order."""
+    return [n for _, text in SCRIPT for n in NHS_NUMBERS for _ in range(text.count(nhs(n)))]
+
+
+def nhs_found(hypothesis: str) -> list[tuple[str, bool]]:
+    """For each NHS number said (in order), whether a digit run in the transcript holds it exactly."""
+    remaining = digit_runs(hypothesis)
+    out = []
+    for number in nhs_said():
+        hit = next((r for r in remaining if number in r), None)
+        if hit is not None:
+            remaining.remove(hit)
+        out.append((number, hit is not None))
+    return out
+
+
+# ── making the audio ───────────────────────────────────────────────────────
+
+
+def ensure_espeak() -> str:
+    """The espeak-ng binary: installed with apt-get when missing and running as root, else a clear exit."""
+    found = shutil.which("espeak-ng")
+    if found:
+        return found
+    if os.name != "posix" or os.geteuid() != 0:
+        sys.exit("espeak-ng is not installed and this is not root: run `sudo apt-get install -y espeak-ng` "
+                 "(Debian/Ubuntu), then run the benchmark again")
+    print("espeak-ng is missing: installing it with apt-get", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+    done = subprocess.run(["apt-get", "install", "-y", "-qq", "espeak-ng"], check=False, env=env)
+    found = shutil.which("espeak-ng")
+    if done.returncode != 0 or not found:
+        sys.exit("espeak-ng could not be installed with apt-get: install it by hand and run the benchmark again")
+    return found
+
+
+def _speak(espeak: str, voice: str, text: str, out: Path) -> np.ndarray:
+    subprocess.run([espeak, "-v", voice, "-s", str(WORDS_PER_MINUTE), "-w", str(out), text], check=True,
+                   capture_output=True)
+    with wave.open(str(out), "rb") as wav:
+        if wav.getframerate() != RATE:
+            raise SystemExit(f"espeak-ng wrote {wav.getframerate()} Hz, expected {RATE}")
+        return np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+
+
+def _write_wav(path: Path, samples: np.ndarray) -> None:
+    tmp = path.with_suffix(".part")
+    with wave.open(str(tmp), "wb") as out:
+        out.setnchannels(1 if samples.ndim == 1 else samples.shape[1])
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(samples.astype("<i2").tobytes())
+    tmp.replace(path)
+
+
+Turn = tuple[str, float, float]  # speaker, start s, end s
+
+
+def conversation(ot_voice: str = OT_VOICE, client_voice: str = CLIENT_VOICE) -> tuple[Path, Path, list[Turn]]:
+    """(mono wav, stereo wav with the OT left and the client right, each turn's speaker and times); cached."""
+    espeak = ensure_espeak()
+    version = subprocess.run([espeak, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    key = hashlib.sha256(repr((SCRIPT, ot_voice, client_voice, WORDS_PER_MINUTE, PAUSE_S, version)).encode())
+    folder = CACHE / f"conversation-{key.hexdigest()[:12]}"
+    mono, stereo, times = folder / "conversation.wav", folder / "conversation-stereo.wav", folder / "turns.tsv"
+    if mono.exists() and stereo.exists() and times.exists():
+        turns = [(s, float(a), float(b)) for s, a, b in (line.split("\t") for line in times.read_text().splitlines())]
+        return mono, stereo, turns
+    folder.mkdir(parents=True, exist_ok=True)
+    pieces: list[tuple[int, np.ndarray]] = []
+    turns: list[Turn] = []
+    at = 0
+    gap = np.zeros(int(PAUSE_S * RATE), dtype="<i2")
+    for number, (speaker, text) in enumerate(SCRIPT):
+        samples = _speak(espeak, ot_voice if speaker == "OT" else client_voice, text, folder / f"turn{number}.wav")
+        (folder / f"turn{number}.wav").unlink()
+        side = 0 if speaker == "OT" else 1
+        pieces += [(side, samples), (-1, gap)]
+        turns.append((speaker, at / RATE, (at + len(samples)) / RATE))
+        at += len(samples) + len(gap)
+    both = np.concatenate([p for _, p in pieces])
+    two = np.zeros((len(both), 2), dtype="<i2")
+    start = 0
+    for side, piece in pieces:
+        if side >= 0:
+            two[start : start + len(piece), side] = piece
+        start += len(piece)
+    _write_wav(mono, both)
+    _write_wav(stereo, two)
+    times.write_text("".join(f"{s}\t{a:.3f}\t{b:.3f}\n" for s, a, b in turns))
+    return mono, stereo, turns
+
+
+def long_recording(source: Path, minutes: float) -> Path:
+    """``source`` looped to ``minutes`` as a mono Ogg/Opus file (what a phone app saves), cached.
+
+    Encoded in a stream, one pass of the source at a time, so building it needs little memory.
+    """
+    import av
+
+    out = CACHE / f"{source.parent.name}-{minutes:g}min.ogg"
+    if out.exists():
+        return out
+    with wave.open(str(source), "rb") as src:
+        pcm = np.frombuffer(src.readframes(src.getnframes()), dtype="<i2")
+    total = int(minutes * 60 * RATE)
+    tmp = out.with_suffix(".part.ogg")
+    with av.open(str(tmp), "w") as container:
+        stream = container.add_stream("libopus", rate=48_000)
+        stream.layout = "mono"  # type: ignore[attr-defined]
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=48_000)
+        written = 0
+        while written < total:
+            block = pcm[: total - written]
+            frame = av.AudioFrame.from_ndarray(block[None, :], format="s16", layout="mono")
+            frame.sample_rate = RATE
+            for resampled in resampler.resample(frame):
+                for packet in stream.encode(resampled):
+                    container.mux(packet)
+            written += len(block)
+        for resampled in resampler.resample(None):
+            for packet in stream.encode(resampled):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    tmp.replace(out)
+    return out

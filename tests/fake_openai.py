@@ -1,0 +1,153 @@
+"""A local HTTP server that speaks the OpenAI chat-completions protocol, for tests.
+
+It runs in a thread on 127.0.0.1 (port 0: the OS picks a free port), so the real
+LangChain / openai client path is exercised over real sockets. By default it answers
+every request with ``answer`` in whatever structured-output form the request asks for:
+
+* ``response_format: {"type": "json_schema"}`` → the JSON as message content
+  (or a 400 when ``reject_json_schema``, as llama.cpp's server does);
+* ``tools`` → a tool call whose arguments are the JSON (or a 400 when ``reject_tools``);
+* ``response_format: {"type": "json_object"}`` or nothing → the JSON as message content.
+
+``script`` queues one-off behaviours for the next requests: an HTTP status (429, 500),
+a delay (to trigger a client timeout), junk text instead of JSON, or another answer.
+Every request body is recorded in ``requests``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+
+@dataclass
+class Reply:
+    """One scripted behaviour for one request."""
+
+    status: int = 200
+    delay: float = 0.0
+    text: str | None = None  # raw payload in place of the JSON answer (junk, prose, fences)
+    answer: dict[str, Any] | None = None  # a different JSON answer for this request
+
+
+@dataclass
+class FakeOpenAI:
+    answer: dict[str, Any] = field(default_factory=dict)
+    reject_json_schema: bool = False
+    reject_tools: bool = False
+    prompt_tokens: int = 120
+    completion_tokens: int = 80
+    script: list[Reply] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ── lifecycle ───────────────────────────────────────────────────────────
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start the server first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def start(self) -> FakeOpenAI:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                status, payload, delay = fake._respond(self.path, body)
+                if delay:
+                    time.sleep(delay)
+                data = json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
+                    pass
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # ── the protocol ────────────────────────────────────────────────────────
+    def _respond(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
+        with self._lock:
+            self.requests.append(body)
+            reply = self.script.pop(0) if self.script else Reply()
+        if not path.rstrip("/").endswith("/chat/completions"):
+            return 404, _error(f"no route {path}", "not_found"), 0.0
+        fmt = (body.get("response_format") or {}).get("type")
+        method = "json_schema" if fmt == "json_schema" else "function_calling" if body.get("tools") else "json_mode"
+        self.methods.append(method)
+        if method == "json_schema" and self.reject_json_schema:
+            return 400, _error("response_format type json_schema is not supported", "invalid_request_error"), 0.0
+        if method == "function_calling" and self.reject_tools:
+            return 400, _error("tools are not supported by this server", "invalid_request_error"), 0.0
+        if reply.status != 200:
+            kinds = {429: "rate_limit_exceeded", 500: "server_error", 503: "server_error"}
+            return reply.status, _error(f"scripted {reply.status}", kinds.get(reply.status, "error")), reply.delay
+        payload = reply.text if reply.text is not None else json.dumps(reply.answer or self.answer)
+        message: dict[str, Any] = {"role": "assistant", "content": payload}
+        finish = "stop"
+        if method == "function_calling":
+            name = body["tools"][0]["function"]["name"]
+            message = {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": "call_1", "type": "function", "function": {"name": name, "arguments": payload}}
+                ],
+            }
+            finish = "tool_calls"
+        return (
+            200,
+            {
+                "id": f"chatcmpl-{len(self.requests)}",
+                "object": "chat.completion",
+                "created": 1_700_000_000,
+                "model": body.get("model", "fake"),
+                "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+                "usage": {
+                    "prompt_tokens": self.prompt_tokens,
+                    "completion_tokens": self.completion_tokens,
+                    "total_tokens": self.prompt_tokens + self.completion_tokens,
+                },
+            },
+            reply.delay,
+        )
+
+
+def _error(message: str, kind: str) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": None, "code": kind}}

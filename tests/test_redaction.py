@@ -1,0 +1,291 @@
+"""Redaction with the real Presidio + spaCy engine (loaded once per session through ``services``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from pydantic import BaseModel
+
+from assistant.cli import main
+from assistant.errors import EgressBlocked
+from assistant.redaction import PresidioRedactor, Pseudonyms, guard_egress
+from assistant.services import Services
+from assistant.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def redactor(services: Any) -> PresidioRedactor:
+    engine: PresidioRedactor = services.redactor
+    return engine
+
+
+def found(redactor: PresidioRedactor, text: str, known: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    return [(f.type, text[f.start : f.end]) for f in redactor.find(text, known)]
+
+
+def types_of(redactor: PresidioRedactor, text: str, value: str) -> set[str]:
+    """The types of findings that cover ``value`` in ``text``."""
+    start = text.index(value)
+    end = start + len(value)
+    return {f.type for f in redactor.find(text) if f.start < end and f.end > start}
+
+
+# ── the egress guard ────────────────────────────────────────────────────────
+
+
+def test_when_a_payload_still_holds_an_nhs_number_then_the_guard_blocks_it(redactor: PresidioRedactor) -> None:
+    with pytest.raises(EgressBlocked) as blocked:
+        guard_egress(redactor, "Summarise: [PERSON_1] has NHS number 943 476 5919 and likes swimming.")
+    assert "NHS_NUMBER" in str(blocked.value)
+    assert "943" not in str(blocked.value)  # the message names types, never values
+
+
+def test_when_the_payload_is_redacted_then_the_guard_lets_it_through(redactor: PresidioRedactor) -> None:
+    text = "Margaret Ellis, NHS number 943 476 5919, swims at Riverside Leisure Centre on Tuesdays."
+    redacted = redactor.redact(text, known=("Margaret Ellis",)).text
+    guard_egress(redactor, redacted, known=("Margaret Ellis",))  # no exception
+
+
+def test_when_the_chat_model_is_given_an_nhs_number_then_the_call_is_blocked_and_audited(
+    services: Any, tmp_path: Path
+) -> None:
+    fake = Services(Settings(home=tmp_path, provider="fake"))
+    fake._engines["redactor"] = services.redactor  # the session's engine, not a second load
+
+    class Reply(BaseModel):
+        text: str
+
+    chat = fake.chat_model(known=("Margaret Ellis",))
+    chat.enqueue({"text": "ok"})
+    with pytest.raises(EgressBlocked):
+        chat.structured("Write a note.", "Mrs Ellis, NHS 943 476 5919, wants to swim.", Reply)
+    assert chat.history == []  # nothing reached the model
+    events = [e for e in fake.store.audit_events() if e["action"] == "egress_blocked"]
+    assert len(events) == 1
+    assert "5919" not in json.dumps(events[0], default=str)
+    # a redacted payload goes through the same guard
+    assert chat.structured("Write a note.", "[PERSON_1] wants to swim on Tuesdays.", Reply).text == "ok"
+
+
+# ── pseudonyms and known identifiers ────────────────────────────────────────
+
+
+def test_when_one_person_is_mentioned_many_ways_then_they_get_one_placeholder(redactor: PresidioRedactor) -> None:
+    text = (
+        "Margaret Ellis moved into the home in June. Margaret likes singing. "
+        "Mrs Ellis takes donepezil. Margret's daughter Julie visits on Sundays."
+    )
+    result = redactor.redact(text, known=("Margaret Ellis", "Julie Ward"))
+    assert "Margaret" not in result.text and "Margret" not in result.text and "Ellis" not in result.text
+    assert "Julie" not in result.text
+    people = {text[f.start : f.end]: f.placeholder for f in result.entities if f.type == "PERSON"}
+    assert people["Margaret Ellis"] == people["Margaret"] == people["Mrs Ellis"] == people["Margret"]
+    assert people["Julie"] != people["Margaret"]
+    assert result.text.count(people["Margaret"]) == 4
+    assert "donepezil" in result.text and "singing" in result.text and "Sundays" in result.text
+
+
+def test_when_names_are_also_words_then_only_the_names_go(redactor: PresidioRedactor) -> None:
+    text = "Hope's at the shops. I hope the pool is quiet. My husband Will will drive. Sharon moved to Derby."
+    result = redactor.redact(text, known=("Dennis Pryce", "Hope Pryce"))
+    assert "Hope" not in result.text and "Will will" not in result.text
+    assert "I hope the pool" in result.text and " will drive" in result.text
+    assert "Derby" in result.text  # a place, not the person
+
+
+def test_when_a_known_identifier_appears_in_any_form_then_it_is_always_redacted(redactor: PresidioRedactor) -> None:
+    known = ("Graham Derby", "Flat 3, 41 Southernhay, Basildon, SS14 1EL", "22/09/1961", "455 386 8407")
+    text = (
+        "Hello, is that Mister Derby? Yeah, Graham. You're at Flat 3, 41 Southernhay? "
+        "My birthday is the twenty second of September. NHS four five five three eight six eight four oh seven."
+    )
+    result = redactor.redact(text, known=known)
+    for value in ("Derby", "Graham", "Southernhay", "twenty second of September", "four five five"):
+        assert value not in result.text, value
+    assert "Basildon" not in text or "Basildon" in result.text
+
+
+def test_when_an_approved_note_is_reidentified_then_the_originals_come_back(
+    redactor: PresidioRedactor, services: Any
+) -> None:
+    pseudonyms = Pseudonyms()
+    redacted = redactor.redact(
+        "Grace Hill's mobile is 07700 900246. Grace would like chair yoga in Braintree.",
+        known=("Grace Hill",),
+        pseudonyms=pseudonyms,
+    )
+    assert "Grace" not in redacted.text and "07700" not in redacted.text
+    person = next(f.placeholder for f in redacted.entities if f.type == "PERSON")
+    phone = next(f.placeholder for f in redacted.entities if f.type == "PHONE")
+    note = f"{person} will try chair yoga in Braintree; the OT will text {phone} with the times."
+    assessment = services.store.create_assessment("REF-RE-ID", "ot", {"name": "Grace Hill"})
+    services.store.save_redaction_map(assessment, redacted.mapping)  # the map lives in the local store only
+    restored = Pseudonyms(services.store.redaction_map(assessment)).reidentify(note)
+    assert restored == "Grace Hill will try chair yoga in Braintree; the OT will text 07700 900246 with the times."
+    assert "mapping" not in redacted.model_dump()  # the map stays local
+
+
+# ── detection: written and spoken UK forms ──────────────────────────────────
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["07700 900123", "+44 7700 900123", "+44 (0)1245 123456", "(01245) 123 456", "01632 960718", "07700-900-123"],
+)
+def test_when_a_uk_phone_number_is_written_any_way_then_it_is_a_phone(redactor: PresidioRedactor, number: str) -> None:
+    text = f"You can ring me on {number} after ten."
+    assert ("PHONE", number) in found(redactor, text)
+    assert types_of(redactor, text, number) == {"PHONE"}  # not DATE_TIME, not split
+
+
+@pytest.mark.parametrize(
+    ("said", "kind"),
+    [
+        ("oh seven seven double oh nine hundred two four six", "PHONE"),
+        ("zero seven seven zero zero, nine zero zero, five five one", "PHONE"),
+        ("plus four four seven seven double oh nine hundred five two eight", "PHONE"),
+        ("four eight three, two oh oh, one oh seven eight", "NHS_NUMBER"),
+        ("C M two, nine Q F", "POSTCODE"),
+        ("C O fifteen, one N D", "POSTCODE"),
+        ("S S six, nine A B", "POSTCODE"),
+        ("grace dot hill at hotmail dot co dot uk", "EMAIL"),
+        ("kofi underscore m at proton dot me", "EMAIL"),
+        ("J G one two three four five six C", "NINO"),
+        ("A B one two three four five six C", "NINO"),
+    ],
+)
+def test_when_numbers_postcodes_and_emails_are_spoken_then_they_are_found(
+    redactor: PresidioRedactor, said: str, kind: str
+) -> None:
+    text = f"Client: Yes, it's {said}. Thanks."
+    assert (kind, said) in found(redactor, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("My date of birth is 12/03/1957.", "12/03/1957"),
+        ("I was born on the ninth of November nineteen fifty.", "ninth of November nineteen fifty"),
+        ("DOB 3 June 1949, she said.", "3 June 1949"),
+        ("Her birthday? New Year's Day, nineteen forty.", "New Year's Day, nineteen forty"),
+    ],
+)
+def test_when_a_date_of_birth_is_written_or_spoken_then_it_is_found(
+    redactor: PresidioRedactor, text: str, date: str
+) -> None:
+    assert types_of(redactor, text, date) == {"DATE_OF_BIRTH"}
+    assert date not in redactor.redact(text).text
+
+
+def test_when_a_date_is_not_a_birth_date_then_it_stays(redactor: PresidioRedactor) -> None:
+    text = "The stroke was in March and the next class is on the ninth of November."
+    assert redactor.redact(text).text == text
+
+
+def test_when_types_compete_then_the_most_specific_wins(redactor: PresidioRedactor) -> None:
+    assert types_of(redactor, "Number 943 476 5919 on the letter.", "943 476 5919") == {"NHS_NUMBER"}
+    assert types_of(redactor, "Her mobile is 07700 900461.", "07700 900461") == {"PHONE"}
+    assert types_of(redactor, "Mum's NHS number is 612 632 1499.", "612 632 1499") == {"NHS_NUMBER"}
+
+
+def test_when_an_address_is_written_or_spoken_then_the_street_goes_and_the_town_stays(
+    redactor: PresidioRedactor,
+) -> None:
+    text = "And the address is still twenty two Baddow Road, Chelmsford? Or 7 Lexden Grove, Colchester, CO3 4AB."
+    result = redactor.redact(text)
+    for value in ("twenty two Baddow Road", "7 Lexden Grove", "CO3 4AB"):
+        assert value not in result.text, value
+    assert "Chelmsford" in result.text and "Colchester" in result.text
+
+
+def test_when_a_letter_has_a_written_address_block_then_name_street_and_postcode_go(
+    redactor: PresidioRedactor,
+) -> None:
+    text = "Referral for:\nGrace Hill\nFlat 2, Kingsway House\n31 Coggeshall Road\nBraintree\nCM7 9BY\n\nShe has MS."
+    result = redactor.redact(text)
+    for value in ("Grace Hill", "Flat 2", "Kingsway House", "31 Coggeshall Road", "CM7 9BY"):
+        assert value not in result.text, value
+    assert "Braintree" in result.text and "She has MS." in result.text
+    assert result.text.startswith("Referral for:\n[PERSON_1]\n[ADDRESS_1]\n")  # one name, one address
+
+
+def test_when_a_known_address_is_said_with_number_words_then_it_is_still_redacted(
+    redactor: PresidioRedactor,
+) -> None:
+    known = ("Faith Okoro", "Flat 2, Kingsway House, 9 Kingsway, Harwich, CO12 3JS")
+    text = "Is it flat two, Kingsway House, nine Kingsway? Yes, in Harwich."
+    result = redactor.redact(text, known=known)
+    assert result.text == "Is it [ADDRESS_1]? Yes, in Harwich."
+
+
+def test_when_text_is_about_places_conditions_medicines_and_activities_then_nothing_is_redacted(
+    redactor: PresidioRedactor,
+) -> None:
+    text = (
+        "She used to swim at Riverside Leisure Centre in Chelmsford every Tuesday and Thursday. "
+        "Since the stroke and with her COPD and Parkinson's she takes amlodipine, salbutamol and co-careldopa. "
+        "There's walking football at Brentwood Centre on Saturday mornings, tai chi in Hylands Park, "
+        "a Singing for the Brain group in Witham and the Pool Pod at Harlow Leisurezone."
+    )
+    result = redactor.redact(text)
+    assert result.entities == [], [text[f.start : f.end] for f in result.entities]
+    assert result.text == text
+
+
+# ── the CLI and the eval entry point ────────────────────────────────────────
+
+
+def test_when_redact_is_run_with_known_then_the_json_follows_the_contract(services: Any, tmp_path: Path) -> None:
+    text = "Hi Rose. Is Derek joining us? We grow roses. Rose's number is 01632 960123."
+    path = tmp_path / "visit.txt"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["redact", "--json", str(path), "--known", "Rose Whitfield"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) == {"text", "entities"}
+    for entity in data["entities"]:
+        assert set(entity) == {"type", "start", "end", "score", "placeholder"}
+        assert entity["placeholder"] in data["text"]
+    spans = [text[e["start"] : e["end"]] for e in data["entities"]]
+    assert spans.count("Rose") == 2 and "Derek" in spans and "01632 960123" in spans
+    assert "grow roses" in data["text"] and "Rose" not in data["text"]
+
+
+def test_when_the_redact_input_is_missing_then_one_line_says_so(services: Any, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["redact", "--json", str(tmp_path / "nope.txt")])
+    assert result.exit_code == 1
+    assert "no such file" in result.output and "Traceback" not in result.output
+
+
+def test_when_the_pii_suite_runs_through_the_api_then_it_reports_checks(tmp_path: Path) -> None:
+    from assistant.evaluation import pii
+
+    data = yaml.safe_load((ROOT / "evals" / "data" / "pii" / "uk_ot_transcripts.yaml").read_text(encoding="utf-8"))
+    subset = tmp_path / "two.yaml"
+    subset.write_text(yaml.safe_dump({"transcripts": data["transcripts"][:2]}), encoding="utf-8")
+    suite = tmp_path / "pii.yaml"
+    suite.write_text(
+        yaml.safe_dump(
+            {
+                "kind": "pii",
+                "datasets": [{"name": "uk-two", "path": "two.yaml", "format": "transcripts"}],
+                "thresholds": {"uk_direct_recall": 0.97, "uk_non_personal_redacted_max": 0.03},
+            }
+        ),
+        encoding="utf-8",
+    )
+    report = pii.run(suite)
+    assert set(report.checks) == {"uk-two: direct recall >= 0.97", "uk-two: non-personal redacted <= 0.03"}
+    assert report.passed == all(report.checks.values())
+    dumped = json.loads(json.dumps(report.model_dump()))
+    assert dumped["passed"] == report.passed
+    mine = report.datasets[0].systems[0]
+    assert mine.system == "ours+known" and mine.direct_recall is not None
+    assert "uk-two" in pii.render(report)

@@ -1,0 +1,45 @@
+"""What every page shares: the services (built once per process), the signed-in user, audit helpers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from assistant.services import Services, get_services
+
+COORDINATOR_TEMPLATES = ("care_plan_entry", "supporting_letter")
+
+
+@st.cache_resource(show_spinner="Starting the assistant…")
+def services() -> Services:
+    svc = get_services()
+    svc.ensure_sample_directory()
+    svc.purge_expired_audio()
+    return svc
+
+
+def user() -> dict[str, str]:
+    return st.session_state["user"]  # type: ignore[no-any-return]
+
+
+def audit_once(action: str, subject: str, detail: dict[str, Any] | None = None) -> None:
+    """Record a view once per session and subject, not on every rerun."""
+    seen: set[str] = st.session_state.setdefault("audited", set())
+    key = f"{action}:{subject}"
+    if key not in seen:
+        services().store.audit(user()["username"], action, subject, detail)
+        seen.add(key)
+
+
+def known_identifiers(details: dict[str, Any]) -> list[str]:
+    """The case details that must always be redacted for this assessment."""
+    values: list[str] = []
+    for key in ("name", "preferred_name", "date_of_birth", "nhs_number", "address", "postcode", "phone"):
+        value = details.get(key)
+        if isinstance(value, str) and value.strip():
+            values.append(value.strip())
+    carers = details.get("carers") or []
+    if isinstance(carers, list):
+        values += [str(c).strip() for c in carers if str(c).strip()]
+    return values

@@ -1,0 +1,102 @@
+"""The supervisor's review queue: filters, the note, a diff between versions, comments, decisions."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from assistant import review
+from assistant.errors import ReconnectError
+from ui.common import audit_once, services, user
+
+ACTIONS = {
+    "request_changes": "Request changes",
+    "approve": "Approve",
+    "sign_off": "Sign off",
+}
+
+
+def page() -> None:
+    svc = services()
+    me = user()
+    st.header("Review queue")
+    if flash := st.session_state.pop("review_flash", None):
+        st.success(flash)
+    left, middle, right = st.columns(3)
+    statuses = left.multiselect(
+        "Status",
+        list(review.STATUS_LABELS),
+        default=["submitted", "approved"],
+        format_func=review.STATUS_LABELS.get,
+        key="queue_status",
+    )
+    ots = sorted({d["ot"] for d in svc.store.list_drafts()})
+    ot = middle.selectbox("OT", ["Everyone", *ots], key="queue_ot")
+    older = right.number_input("Waiting at least (days)", min_value=0.0, value=0.0, step=1.0, key="queue_age")
+    items = review.queue(svc.store, tuple(statuses), None if ot == "Everyone" else ot, older_than_days=older or None)
+    audit_once("view", "review_queue")
+    if not items:
+        st.info("Nothing is waiting for review.")
+        return
+    labels = {
+        i["id"]: f"{i['reference']} — {i['ot']} — {review.STATUS_LABELS[i['status']]} — "
+        f"version {i['version']} — {i['age_days']:.1f} days"
+        for i in items
+    }
+    did = st.radio("Notes", list(labels), format_func=labels.get, key="queue_pick")
+    if did is None:
+        return
+    draft = svc.store.draft(did)
+    audit_once("view", f"draft:{did}")
+    st.subheader(labels[did])
+    sections = draft["content"]["sections"]
+    owner = svc.store.assessment(draft["assessment_id"])["ot"]
+    allowed = [a for a in review.allowed_steps(me, draft, owner) if a in ACTIONS]
+    if draft["status"] == "signed_off":
+        st.success(f"Signed off by {draft['signed_off_by']} at {draft['signed_off_at']:%d %b %Y %H:%M}; locked.")
+    if allowed:
+        comment = st.text_area("Comment to the OT", key=f"comment-{did}", height=80)
+        section_comments = {s["id"]: st.session_state.get(f"section-comment-{did}-{s['id']}", "") for s in sections}
+        columns = st.columns(len(allowed) + 2)
+        for column, action in zip(columns, allowed, strict=False):
+            kind = "secondary" if action == "request_changes" else "primary"
+            if column.button(ACTIONS[action], key=f"{action}-{did}", type=kind):
+                try:
+                    review.take_step(svc.store, did, me, action, comment, section_comments)
+                except ReconnectError as exc:
+                    st.error(str(exc))
+                else:
+                    reference = svc.store.assessment(draft["assessment_id"])["reference"]
+                    st.session_state["review_flash"] = f"{ACTIONS[action]}: done for {reference}."
+                    st.rerun()
+    st.divider()
+    for section in sections:
+        if section.get("status", "drafted") != "drafted":
+            continue
+        st.markdown(f"**{section['title']}**\n\n{section['text']}")
+        with st.popover("Comment on this section"):
+            st.text_area("Comment", key=f"section-comment-{did}-{section['id']}", label_visibility="collapsed")
+    missing = [s["title"] for s in sections if s.get("status", "drafted") != "drafted"]
+    if missing:
+        st.caption("Not discussed: " + "; ".join(missing))
+    goals = draft["content"].get("goals", [])
+    if goals:
+        st.markdown("**SMART goals**\n\n" + "\n".join(f"- {g['text']}" for g in goals))
+
+    versions = [v["version"] for v in svc.store.versions(did)]
+    if len(versions) > 1:
+        with st.expander("Changes between versions"):
+            a, b = st.columns(2)
+            old = a.selectbox("From", versions[:-1], index=len(versions) - 2, key=f"diff-old-{did}")
+            new = b.selectbox("To", versions[1:], index=len(versions) - 2, key=f"diff-new-{did}")
+            changes = review.diff(svc.store, did, old, new)
+            if not changes:
+                st.caption("No differences.")
+            for change in changes:
+                st.markdown(f"**{change['title']}**")
+                st.code(change["diff"], language="diff")
+    history = svc.store.decisions(did)
+    if history:
+        with st.expander("History"):
+            for d in history:
+                where = f" ({d['section_id']})" if d["section_id"] else ""
+                st.caption(f"{d['created_at']:%d %b %H:%M} {d['reviewer']} {d['decision']}{where}: {d['comment']}")
