@@ -49,10 +49,13 @@ class MiniLMEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        out = []
-        for start in range(0, len(texts), self.batch_size):
-            out.append(self._embed_batch(list(texts[start : start + self.batch_size])))
-        return np.vstack(out)
+        # batches of similar length pad less: sort by length, embed, then put back in order
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dimensions), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            out[batch] = self._embed_batch([texts[i] for i in batch])
+        return out
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         with self._lock:

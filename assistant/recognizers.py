@@ -549,6 +549,9 @@ def _capitalised(words: list[str]) -> bool:
     )
 
 
+_CITATION = re.compile(r"\bet\s+al\b", re.IGNORECASE)
+
+
 def _street_lines(text: str) -> list[tuple[int, int]]:
     lines: list[tuple[int, int]] = []
     for m in _NUMBER_WORDS_NUMBER.finditer(text):
@@ -557,6 +560,8 @@ def _street_lines(text: str) -> list[tuple[int, int]]:
             lines.append(m.span())
     lines += [m.span() for m in _STREET_ADDRESS.finditer(text)]
     for m in _WORDS_NUMBER.finditer(text):
+        if _CITATION.search(m.group()):
+            continue  # "Smith et al. 2009" cites a paper; "al." is otherwise a street word (aleja)
         words = m.group().split()[:-1]
         # the street word decides; trim leading words that are not part of the name
         for i in range(len(words)):

@@ -470,13 +470,24 @@ class FilterMirror:
         self._none = np.zeros(n, dtype=bool)
 
     @classmethod
-    def load(cls, collection: Any) -> FilterMirror:
-        got = collection.get(include=["embeddings", "metadatas", "documents"])
-        metadatas = [dict(m or {}) for m in got["metadatas"] or []]
-        embeddings = got["embeddings"]
-        vectors = np.asarray(embeddings if embeddings is not None else np.zeros((0, 384)), dtype=np.float32)
-        documents = [d or "" for d in got["documents"] or []]
-        return cls(list(got["ids"]), vectors.reshape(len(metadatas), -1), metadatas, documents)
+    def load(cls, collection: Any, page: int = 10000) -> FilterMirror:
+        """Read the whole collection, a page at a time (one large ``get`` exceeds SQLite's variable limit)."""
+        ids: list[str] = []
+        metadatas: list[dict[str, Any]] = []
+        documents: list[str] = []
+        blocks: list[np.ndarray] = []
+        offset = 0
+        while True:
+            got = collection.get(include=["embeddings", "metadatas", "documents"], limit=page, offset=offset)
+            if not got["ids"]:
+                break
+            ids += list(got["ids"])
+            metadatas += [dict(m or {}) for m in got["metadatas"] or []]
+            documents += [d or "" for d in got["documents"] or []]
+            blocks.append(np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1))
+            offset += len(got["ids"])
+        vectors = np.vstack(blocks) if blocks else np.zeros((0, 384), dtype=np.float32)
+        return cls(ids, vectors, metadatas, documents)
 
     def _code(self, name: str, value: Any) -> int:
         return self.codes.get(name, {}).get(value, -1)

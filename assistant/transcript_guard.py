@@ -42,6 +42,9 @@ INVENTED_ON_SILENCE = [r"thank you( very much| so much)?", r"thanks", r"you", r"
 _ALWAYS = re.compile("|".join(f"(?:{p})" for p in ALWAYS_INVENTED))
 _ON_SILENCE = re.compile("|".join(f"(?:{p})" for p in INVENTED_ON_SILENCE))
 
+# one digit eight or more times in a row ("0-0-0-0-0-0-0-0"): a decoding loop inside a number, since
+# no UK phone or NHS number has that run; the text is kept (the count can't be known) but flagged
+_DIGIT_LOOP = re.compile(r"(\d)(?:\W{0,2}\1){7,}")
 LOGPROB_FLOOR = -1.0  # Whisper's own threshold for a failed decode
 NO_SPEECH_CEILING = 0.6
 COMPRESSION_CEILING = 2.4  # above this the text repeats itself
@@ -100,6 +103,10 @@ def low_confidence_reason(segment: Segment) -> str | None:
         reasons.append(f"may be no speech ({segment.no_speech_prob:.0%})")
     if segment.compression_ratio is not None and segment.compression_ratio > COMPRESSION_CEILING:
         reasons.append(f"repetitive text (compression {segment.compression_ratio:.1f})")
+    loop = _DIGIT_LOOP.search(segment.text)
+    if loop:
+        times = sum(ch.isdigit() for ch in loop.group(0))
+        reasons.append(f"the digit {loop.group(1)} repeated {times} times in a row: check the number")
     unsure = [w.text.strip() for w in segment.words or [] if re.search(r"\d", w.text)
               and w.probability < DIGIT_WORD_FLOOR]
     if unsure:

@@ -171,9 +171,10 @@ class WhisperTranscriber:
 
         Whisper sometimes jumps over a stretch of speech inside a 30-s window (the
         decoder goes straight to a later sentence, leaving one "word" that lasts
-        seconds). A piece that holds such a word, or that follows a gap the voice
-        detector says had speech in it, is transcribed again from the end of the last
-        good word, once, and that text replaces it.
+        seconds, or a long gap between two words). A piece that holds such a word, or a
+        gap before or inside it that the voice detector says had speech in it, is
+        transcribed again from the end of the last good word, once, one stretch of
+        speech at a time, and that text replaces it.
         """
         language = self.settings.whisper_language if self.multilingual and not foreign else None
         options: dict[str, Any] = {
@@ -191,38 +192,58 @@ class WhisperTranscriber:
             "word_timestamps": True,
         }
         pieces, _info = self._model.transcribe(samples, **options)
+        track_s = len(samples) / SAMPLE_RATE
         speech: list[tuple[float, float]] | None = None
         done = 0.0  # track seconds: end of the last word kept
         for piece in pieces:
             if not piece.text.strip():
                 continue
-            words = piece.words or []
-            skipped = any(w.end - w.start > LONGEST_WORD_S for w in words)
-            if not skipped and words and words[0].start - done >= MISSED_SPEECH_S:
-                speech = speech if speech is not None else _speech_spans(samples)
-                skipped = _overlap(speech, done, words[0].start) >= MISSED_SPEECH_S
-            begin = max(0.0, done - 0.2)
-            stop = min(len(samples) / SAMPLE_RATE, piece.end + 0.2)
-            if skipped and stop - begin >= 1.0:
-                log.info("re-transcribing %.1f-%.1f s: Whisper skipped speech there", offset + begin, offset + stop)
-                again, _ = self._model.transcribe(
-                    samples[int(begin * SAMPLE_RATE) : int(stop * SAMPLE_RATE)], **options
-                )
+            words = list(piece.words or [])
+            good = len(words)  # words before the first sign of skipped speech
+            for number, word in enumerate(words):
+                before = words[number - 1].end if number else done
+                if word.end - word.start > LONGEST_WORD_S:
+                    good = number
+                elif word.start - before >= MISSED_SPEECH_S:
+                    speech = speech if speech is not None else _speech_spans(samples)
+                    if _overlap(speech, before, word.start) >= MISSED_SPEECH_S:
+                        good = number
+                if good < len(words):
+                    break
+            if good == len(words):
+                yield from self._segments(piece, words, offset, offset + track_s, channel)
+                done = max(done, words[-1].end if words else piece.end)
+                continue
+            # keep what came before the skip; the rest again, each stretch of speech on its own
+            # (joined up again, Whisper tends to skip the same way)
+            yield from self._segments(piece, words[:good], offset, offset + track_s, channel)
+            begin = words[good - 1].end if good else done
+            stop = min(track_s, max(piece.end, words[-1].end) + 0.2)
+            speech = speech if speech is not None else _speech_spans(samples)
+            stretches = [(max(begin, a - 0.2), min(stop, b + 0.2)) for a, b in speech if b > begin and a < stop]
+            log.info("re-transcribing %.1f-%.1f s in %d stretch(es): Whisper skipped speech there",
+                     offset + begin, offset + stop, len(stretches))
+            for a, b in stretches:
+                if b - a < 0.3:
+                    continue
+                again, _ = self._model.transcribe(samples[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)], **options)
                 for redo in again:
-                    yield from self._segments(redo, offset + begin, offset + stop, channel)
-            else:
-                yield from self._segments(piece, offset, offset + len(samples) / SAMPLE_RATE, channel)
-            done = max(done, words[-1].end if words else piece.end)
+                    yield from self._segments(redo, list(redo.words or []), offset + a, offset + b, channel)
+            done = max(done, stop)
 
     @staticmethod
-    def _segments(piece: Any, offset: float, track_end: float, channel: int | None) -> Iterator[Segment]:
-        """One Whisper segment as ours, cut at the pauses between its words; times from the recording start."""
-        words = [
+    def _segments(
+        piece: Any, words: list[Any], offset: float, track_end: float, channel: int | None
+    ) -> Iterator[Segment]:
+        """Whisper's ``words`` of one ``piece`` as our segments, cut at pauses; times from the recording start."""
+        ours = [
             Word(start=round(offset + w.start, 2), end=round(min(offset + w.end, track_end), 2),
                  text=w.word, probability=round(w.probability, 3))
-            for w in piece.words or []
+            for w in words
         ]
-        for part in split_at_pauses(words) if words else [None]:
+        if not ours and piece.words:
+            return  # every word was dropped: nothing of this piece is kept
+        for part in split_at_pauses(ours) if ours else [None]:
             text = "".join(w.text for w in part).strip() if part else piece.text.strip()
             if not text:
                 continue

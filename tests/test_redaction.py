@@ -53,6 +53,28 @@ def test_when_the_payload_is_redacted_then_the_guard_lets_it_through(redactor: P
     guard_egress(redactor, redacted, known=("Margaret Ellis",))  # no exception
 
 
+@pytest.mark.parametrize(
+    "path", sorted(Path("prompts").glob("*.yaml")) + sorted(Path("prompts/candidates").glob("*.yaml")), ids=str
+)
+def test_when_a_template_prompt_is_sent_then_its_own_words_pass_the_guard(
+    redactor: PresidioRedactor, path: Path
+) -> None:
+    """Our own prompt text must never trip the guard, or every remote draft would be blocked.
+
+    (A citation, "Bovend'Eerdt et al. 2009", once read as a street address.)
+    """
+    from assistant.templates import load_template_file
+
+    template = load_template_file(path)
+    values = {name: "[PERSON_1] said she would like to swim again." for name in template.prompt.variables()}
+    system, user = template.prompt.render(**values)
+    guard_egress(redactor, system + "\n" + user)  # no exception
+
+
+def test_when_a_payload_cites_a_paper_then_it_is_not_an_address(redactor: PresidioRedactor) -> None:
+    guard_egress(redactor, "Write goals as in Bovend'Eerdt et al. 2009 and Locke and Latham 2002.")
+
+
 def test_when_the_chat_model_is_given_an_nhs_number_then_the_call_is_blocked_and_audited(
     services: Any, tmp_path: Path
 ) -> None:

@@ -296,6 +296,15 @@ def test_when_a_number_word_is_unsure_then_segment_is_flagged_naming_it() -> Non
     assert kept.low_confidence and "07700" in (kept.review_reason or "")
 
 
+def test_when_a_digit_loops_inside_a_number_then_segment_is_flagged_but_real_numbers_are_not() -> None:
+    looping = _segment("Her number is 07-7-0-0-0-0-0-0-0-0-0-0-0-0-0-0-0-0-0-0-0-9-0-0-4-5-6.")
+    (kept,) = guard_segments([looping]).kept
+    assert kept.low_confidence and "digit 0 repeated" in (kept.review_reason or "")
+    for said in ("Her number is 07700 900000.", "NHS number 485 777 3456.", "It cost 1,000,000."):
+        (fine,) = guard_segments([_segment(said)]).kept
+        assert not fine.low_confidence, said
+
+
 def test_when_confident_then_not_flagged() -> None:
     (kept,) = guard_segments([_segment("I'd like to try boccia at Chelmsford.")]).kept
     assert not kept.low_confidence and kept.review_reason is None
