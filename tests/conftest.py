@@ -94,6 +94,21 @@ def embedder() -> Any:
 
 
 @pytest.fixture(scope="session")
+def gold_rules() -> Any:
+    """The signposting question set's gold rules (evals/data/signposting/derive_gold.py), as a module."""
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parents[1] / "evals/data/signposting/derive_gold.py"
+    spec = importlib.util.spec_from_file_location("derive_gold", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["derive_gold"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED.exists():
         pytest.fail(f"{SHARED} is missing: the tests need ../shared beside the checkout")

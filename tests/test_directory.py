@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +15,6 @@ from assistant.errors import FeedError
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "knowledge" / "sample-directory.json"
 COUNSELLING = "ac148810-d857-441c-9679-408f346de14b"
-
-
-def gold_rules() -> Any:
-    spec = importlib.util.spec_from_file_location("derive_gold", ROOT / "evals/data/signposting/derive_gold.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["derive_gold"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 # ── the shared examples import without rejects ──────────────────────────────
@@ -217,8 +206,10 @@ def test_when_a_plain_csv_is_imported_then_good_rows_map_and_bad_rows_have_reaso
 # ── the sample directory maps as the gold rules read it ─────────────────────
 
 
-def test_when_the_sample_is_imported_then_level_gender_cost_and_access_agree_with_the_gold_rules() -> None:
-    rules = gold_rules()
+def test_when_the_sample_is_imported_then_level_gender_cost_and_access_agree_with_the_gold_rules(
+    gold_rules: Any,
+) -> None:
+    rules = gold_rules
     raw = {s["id"]: s for s in rules.load_services()}
     result = import_path(SAMPLE)
     assert result.rejected == [] and len(result.activities) == len(raw) >= 150

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,13 +20,8 @@ TOWNS = ROOT / "knowledge" / "towns.yaml"
 
 
 @pytest.fixture(scope="module")
-def rules() -> Any:
-    spec = importlib.util.spec_from_file_location("derive_gold", ROOT / "evals/data/signposting/derive_gold.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["derive_gold"] = module
-    spec.loader.exec_module(module)
-    return module
+def rules(gold_rules: Any) -> Any:
+    return gold_rules
 
 
 @pytest.fixture(scope="module")
