@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8501
 
-.PHONY: install browser run test check bench evals clean
+.PHONY: install browser run test check bench evals screenshots clean
 
 # Install everything the embedded defaults need into .venv (idempotent; redone when pyproject changes).
 $(STAMP): pyproject.toml
@@ -48,6 +48,10 @@ bench: install
 evals: install
 	$(VENV)/bin/reconnect eval run evals/golden.yaml --compare v1,v2
 	$(VENV)/bin/reconnect eval run evals/golden_scripted.yaml --compare v2
+
+# Refresh the README's screenshots from the real-browser test.
+screenshots: install browser
+	RECONNECT_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q -m browser tests/test_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

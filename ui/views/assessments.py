@@ -12,6 +12,7 @@ from assistant.accounts import can
 from assistant.errors import ConflictError, ReconnectError
 from assistant.records import Segment, Transcript
 from ui.common import COORDINATOR_TEMPLATES, audit_once, known_identifiers, services, user
+from ui.components.autosave import typing_watcher
 
 SPEAKERS = ["OT", "client", "other", "unknown"]
 
@@ -257,6 +258,8 @@ def editor(draft: dict[str, Any]) -> None:
         source = pending["content"] if pending is not None else draft["content"]
         for sid, (_, text) in review.section_texts(source).items():
             st.session_state.setdefault(editor_key(did, sid), text)
+    if autosave_typing(draft):  # typing reported while the cursor is still in a box
+        pending = svc.store.autosaved(did, me["username"])
     if (
         pending is not None
         and not st.session_state.get(f"restore-decided-{did}")
@@ -311,6 +314,27 @@ def autosave(draft: dict[str, Any]) -> None:
     content = review.with_section_text(draft["content"], current_texts(draft))
     services().store.autosave(did, user()["username"], st.session_state[f"base-{did}"], content)
     st.session_state[f"restore-decided-{did}"] = True
+
+
+def autosave_typing(draft: dict[str, Any]) -> bool:
+    """A text area reports its value only on leaving the box; the watcher reports ~1.5 s after typing pauses.
+
+    What it reports goes down the same autosave path as on_change (the boxes' own state is left alone, so
+    the cursor and anything typed since stay put). Returns whether it autosaved.
+    """
+    did = draft["id"]
+    sections = draft["content"]["sections"]
+    report = typing_watcher({s["title"]: s["id"] for s in sections}, key=f"typing-{did}")
+    seen_key = f"typing-seen-{did}"
+    if report is None or report["stamp"] == st.session_state.get(seen_key):
+        return False
+    st.session_state[seen_key] = report["stamp"]
+    texts = current_texts(draft)
+    texts.update({sid: str(text) for sid, text in report["texts"].items() if sid in texts})
+    content = review.with_section_text(draft["content"], texts)
+    services().store.autosave(did, user()["username"], st.session_state[f"base-{did}"], content)
+    st.session_state[f"restore-decided-{did}"] = True
+    return True
 
 
 def restore(draft: dict[str, Any], pending: dict[str, Any]) -> None:
