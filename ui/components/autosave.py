@@ -19,9 +19,12 @@ _component = declare_component("autosave_text", path=str(Path(__file__).parent /
 DELAY_MS = 1500
 
 
-def typing_watcher(labels: dict[str, str], key: str, delay_ms: int = DELAY_MS) -> dict[str, Any] | None:
-    """labels: text area label -> section id. Returns the latest report, or None."""
-    value = _component(labels=labels, delay_ms=delay_ms, key=key, default=None)
+def typing_watcher(
+    labels: dict[str, str], texts: dict[str, str], key: str, delay_ms: int = DELAY_MS
+) -> dict[str, Any] | None:
+    """labels: text area label -> section id; texts: section id -> the text the server holds (what is
+    not typing). Returns the latest report, or None."""
+    value = _component(labels=labels, texts=texts, delay_ms=delay_ms, key=key, default=None)
     if isinstance(value, dict) and isinstance(value.get("texts"), dict) and isinstance(value.get("stamp"), str):
         return value
     return None

@@ -324,12 +324,13 @@ def autosave_typing(draft: dict[str, Any]) -> bool:
     """
     did = draft["id"]
     sections = draft["content"]["sections"]
-    report = typing_watcher({s["title"]: s["id"] for s in sections}, key=f"typing-{did}")
+    held = current_texts(draft)
+    report = typing_watcher({s["title"]: s["id"] for s in sections}, held, key=f"typing-{did}")
     seen_key = f"typing-seen-{did}"
     if report is None or report["stamp"] == st.session_state.get(seen_key):
         return False
     st.session_state[seen_key] = report["stamp"]
-    texts = current_texts(draft)
+    texts = dict(held)
     texts.update({sid: str(text) for sid, text in report["texts"].items() if sid in texts})
     content = review.with_section_text(draft["content"], texts)
     services().store.autosave(did, user()["username"], st.session_state[f"base-{did}"], content)
