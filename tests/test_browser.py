@@ -268,12 +268,16 @@ def browser(tmp_path: Path) -> Iterator[DevTools]:
             process.kill()
 
 
-def test_ot_uploads_drafts_and_submits_then_supervisor_approves(
-    app: AppProcess, app_home: Path, browser: DevTools, tmp_path: Path
-) -> None:
+@pytest.fixture()
+def page(browser: DevTools, tmp_path: Path) -> Page:
+    """The browser's page, saving its screenshots under the test's tmp dir."""
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    page = Page(browser, shots)
+    return Page(browser, shots)
+
+
+def test_ot_uploads_drafts_and_submits_then_supervisor_approves(app: AppProcess, app_home: Path, page: Page) -> None:
+    shots = page.shots
     try:
         flow(page, app.url)
     except AssertionError:
@@ -358,14 +362,11 @@ def flow(page: Page, app_url: str) -> None:
 
 
 def test_when_the_app_process_is_killed_then_typing_is_offered_back(
-    app: AppProcess, app_home: Path, browser: DevTools, tmp_path: Path
+    app: AppProcess, app_home: Path, browser: DevTools, page: Page
 ) -> None:
     from assistant.settings import Settings
     from assistant.store import Store
 
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
-    page = Page(browser, shots)
     store = Store(Settings(home=app_home).db_url)
     try:
         browser.send("Page.navigate", url=app.url)
