@@ -236,7 +236,8 @@ class OfflineDrafter:
     Sentences are placed by MiniLM similarity to each section's title and description plus
     a bonus for the section's cue words; each section keeps its best ``max_statements``
     sentences, in the order they were said. Questions from the OT, fillers, sentences the
-    person says about someone else and a carer's claims about what the person wants are left out.
+    person says about someone else and a carer's claims about what the person wants (with the rest of
+    that turn) are left out.
     """
 
     name = "offline"
@@ -250,12 +251,17 @@ class OfflineDrafter:
         self.min_words = min_words
 
     def candidates(self, transcript: Transcript) -> list[Utterance]:
+        utterances = split_utterances(transcript)
+        # the rest of a carer's turn that claims what the person wants is the reason for that claim
+        # ("he doesn't want to dance now. He'd get the steps wrong"): left out with it
+        proxy_turns = {u.segment.id for u in utterances if u.segment.speaker == "other" and about_someone_else(u)}
         return [
             u
-            for u in split_utterances(transcript)
+            for u in utterances
             if (u.words >= self.min_words or (u.asked and u.words >= ANSWER_MIN_WORDS))
             and not FILLER.match(u.clean)
             and not self._is_question_only(u)
+            and u.segment.id not in proxy_turns
             and not about_someone_else(u)
         ]
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 from presidio_analyzer import Pattern, PatternRecognizer
 
+from assistant.nhs_number import nhs_checksum_ok
+
 __all__ = [
     "Detection",
     "NhsNumberRecognizer",
@@ -179,16 +181,6 @@ class Detection:
     end: int
     score: float
     value: str
-
-
-def nhs_checksum_ok(text: str) -> bool:
-    digits = [int(ch) for ch in text if ch.isdigit()]
-    if len(digits) != 10:
-        return False
-    total = sum(d * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
-    check = 11 - total % 11
-    check = 0 if check == 11 else check
-    return check != 10 and check == digits[9]
 
 
 def postcode_ok(compact: str) -> bool:

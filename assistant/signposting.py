@@ -599,8 +599,10 @@ class ActivityIndex:
             chunk = unique[start : start + batch]
             documents = [activity_document(a) for a in chunk]
             texts = [embedding_text(a) for a in chunk]
-            digests = [hashlib.sha1(t.encode("utf-8")).hexdigest()[:16] for t in texts]
-            # a record whose embedded text has not changed keeps its vector (re-imports of a feed are cheap)
+            model = self.embedder.name
+            digests = [hashlib.sha1(f"{model}\n{t}".encode()).hexdigest()[:16] for t in texts]
+            # a record whose embedded text (and embedding model) has not changed keeps its vector:
+            # re-imports of a feed are cheap
             known = self._collection.get(ids=[a.id for a in chunk], include=["embeddings", "metadatas"])
             reuse = {
                 i: np.asarray(v, dtype=np.float32)

@@ -14,10 +14,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from assistant.nhs_number import nhs_checksum_ok
 from assistant.records import Segment
 
 __all__ = [
     "GuardReport",
+    "doubtful_nhs_numbers",
     "guard_segments",
     "is_known_hallucination",
     "low_confidence_reason",
@@ -45,6 +47,9 @@ _ON_SILENCE = re.compile("|".join(f"(?:{p})" for p in INVENTED_ON_SILENCE))
 # one digit eight or more times in a row ("0-0-0-0-0-0-0-0"): a decoding loop inside a number, since
 # no UK phone or NHS number has that run; the text is kept (the count can't be known) but flagged
 _DIGIT_LOOP = re.compile(r"(\d)(?:\W{0,2}\1){7,}")
+# A spoken number as Whisper writes it: "943 476 5919", "158-813-998-0", "698, 797, 3091", and the
+# broken forms "6 I-8, 7 I-7" (a digit heard as a letter) that a number-shaped prompt mends.
+_SPOKEN_NUMBER = re.compile(r"\d(?:(?:[\s,.-]{0,2}|[\s,.-]{0,2}\b[A-Z]\b[\s,.-]{0,2})\d)+")
 LOGPROB_FLOOR = -1.0  # Whisper's own threshold for a failed decode
 NO_SPEECH_CEILING = 0.6
 COMPRESSION_CEILING = 2.4  # above this the text repeats itself
@@ -94,6 +99,25 @@ def repetition_loop(text: str, min_repeats: int = 4, min_words: int = 8) -> str 
     return None
 
 
+def doubtful_nhs_numbers(text: str) -> list[str]:
+    """Numbers in ``text`` shaped like an NHS number that are not a valid one, as written.
+
+    An NHS number is 10 digits whose last is a modulus-11 check digit; people say it in
+    groups of 3, 3 and 4. A run of 9 to 11 digits that does not start with 0 (UK phone
+    numbers do) and fails the check, or a number with a letter among its digits, was
+    probably misheard: a digit dropped, doubled or changed.
+    """
+    out = []
+    for match in _SPOKEN_NUMBER.finditer(text):
+        span = match.group(0)
+        digits = re.sub(r"\D", "", span)
+        lettered = re.search(r"[A-Z]", span) is not None and len(digits) >= 5
+        shaped = 9 <= len(digits) <= 11 and not digits.startswith("0")
+        if lettered or (shaped and not nhs_checksum_ok(digits)):
+            out.append(span.strip(" ,.-"))
+    return out
+
+
 def low_confidence_reason(segment: Segment) -> str | None:
     """Why the OT should check this segment against the audio, or None."""
     reasons: list[str] = []
@@ -107,6 +131,8 @@ def low_confidence_reason(segment: Segment) -> str | None:
     if loop:
         times = sum(ch.isdigit() for ch in loop.group(0))
         reasons.append(f"the digit {loop.group(1)} repeated {times} times in a row: check the number")
+    for number in doubtful_nhs_numbers(segment.text):
+        reasons.append(f"{number} is shaped like an NHS number but fails its check digit: check the number")
     unsure = [w.text.strip() for w in segment.words or [] if re.search(r"\d", w.text)
               and w.probability < DIGIT_WORD_FLOOR]
     if unsure:

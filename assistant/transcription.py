@@ -20,6 +20,7 @@ behind, and only a finished :class:`~assistant.records.Transcript` is returned.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,10 +31,11 @@ import numpy as np
 
 from assistant.audio import SAMPLE_RATE, AudioChunk, AudioFile, inspect_audio, read_chunks
 from assistant.errors import AudioError
+from assistant.nhs_number import nhs_checksum_ok
 from assistant.records import Segment, Transcript, Word
 from assistant.settings import Settings
 from assistant.speakers import ChannelLoudness, drop_crosstalk, infer_roles, label_by_channel
-from assistant.transcript_guard import guard_segments
+from assistant.transcript_guard import doubtful_nhs_numbers, guard_segments
 
 __all__ = ["SAMPLE_RATE", "Progress", "Transcriber", "WhisperTranscriber", "make_transcriber"]
 
@@ -51,6 +53,14 @@ SENTENCE_PAUSE_S = 0.5  # and this long after the end of a sentence
 SILENT_RMS = 1e-3  # a probe window quieter than this (about -60 dBFS) is not checked
 LONGEST_WORD_S = 2.5  # no spoken word lasts this long: a "word" that does covers skipped speech
 MISSED_SPEECH_S = 1.5  # this much speech between two pieces with no words in it was skipped
+# Heard again, one prompt after another, when a number in a segment looks like a misheard NHS
+# number: each shows digits written in groups, as the NHS writes its own example number. Which
+# prompt mends a number varies from one recording to the next; the check digit says when one has.
+NUMBER_PROMPTS = (
+    "The number is 943 476 5919.",
+    "My NHS number is 943 476 5919.",
+    "My NHS number is 943 476 5919. It is 401 023 2137.",
+)
 
 
 class Transcriber(Protocol):
@@ -93,6 +103,13 @@ class _LanguageCheck:
             "Those parts are transcribed in the language heard and flagged; the rest of the assistant works in "
             "English, so check them against the audio"
         )
+
+
+def _has_valid_nhs_number(text: str) -> bool:
+    return any(
+        nhs_checksum_ok(digits)
+        for digits in (re.sub(r"\D", "", m.group(0)) for m in re.finditer(r"\d(?:[\s,.-]{0,2}\d)+", text))
+    )
 
 
 def _clock(seconds: float) -> str:
@@ -211,12 +228,14 @@ class WhisperTranscriber:
                 if good < len(words):
                     break
             if good == len(words):
-                yield from self._segments(piece, words, offset, offset + track_s, channel)
+                heard = self._segments(piece, words, offset, offset + track_s, channel)
+                yield from self._mended(heard, samples, offset, options)
                 done = max(done, words[-1].end if words else piece.end)
                 continue
             # keep what came before the skip; the rest again, each stretch of speech on its own
             # (joined up again, Whisper tends to skip the same way)
-            yield from self._segments(piece, words[:good], offset, offset + track_s, channel)
+            heard = self._segments(piece, words[:good], offset, offset + track_s, channel)
+            yield from self._mended(heard, samples, offset, options)
             begin = words[good - 1].end if good else done
             stop = min(track_s, max(piece.end, words[-1].end) + 0.2)
             speech = speech if speech is not None else _speech_spans(samples)
@@ -228,8 +247,42 @@ class WhisperTranscriber:
                     continue
                 again, _ = self._model.transcribe(samples[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)], **options)
                 for redo in again:
-                    yield from self._segments(redo, list(redo.words or []), offset + a, offset + b, channel)
+                    heard = self._segments(redo, list(redo.words or []), offset + a, offset + b, channel)
+                    yield from self._mended(heard, samples, offset, options)
             done = max(done, stop)
+
+    def _mended(
+        self, segments: Iterator[Segment], samples: np.ndarray, offset: float, options: dict[str, Any]
+    ) -> Iterator[Segment]:
+        """Each segment, or, where it holds a number shaped like an NHS number that fails the
+        check digit (or has a letter among its digits), that stretch heard again with prompts
+        that show a number written in groups (:data:`NUMBER_PROMPTS`). A new hearing is used
+        only if it holds a valid NHS number and no doubtful one; otherwise the segment is kept
+        as heard and the guard flags it for the OT.
+        """
+        track_s = len(samples) / SAMPLE_RATE
+        for segment in segments:
+            doubtful = doubtful_nhs_numbers(segment.text)
+            if not doubtful:
+                yield segment
+                continue
+            a, b = max(0.0, segment.start - offset - 0.3), min(track_s, segment.end - offset + 0.3)
+            clip = samples[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)]
+            for prompt in NUMBER_PROMPTS:
+                again = {**options, "hotwords": None, "initial_prompt": prompt, "vad_filter": False}
+                pieces, _ = self._model.transcribe(clip, **again)
+                redone = [
+                    s
+                    for piece in pieces
+                    for s in self._segments(piece, list(piece.words or []), offset + a, offset + b, segment.channel)
+                ]
+                text = " ".join(s.text for s in redone)
+                if redone and not doubtful_nhs_numbers(text) and _has_valid_nhs_number(text):
+                    log.info("heard %s again as %r: a valid NHS number", ", ".join(doubtful), text)
+                    yield from redone
+                    break
+            else:
+                yield segment
 
     @staticmethod
     def _segments(

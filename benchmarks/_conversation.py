@@ -138,7 +138,90 @@ SCRIPT: list[tuple[str, str]] = [
     ("client", "Goodbye, and thank you again."),
 ]
 
-REFERENCE = " ".join(text for _, text in SCRIPT)
+# A second visit, written after the vocabulary was chosen and never used to choose anything:
+# the held-out check that the vocabulary and the guards were not fitted to the first script.
+REVIEW_NHS_NUMBERS = ["1588139980", "6987973091"]
+REVIEW_PHONE_NUMBERS = ["07700900789", "01632960415"]
+
+REVIEW_SCRIPT: list[tuple[str, str]] = [
+    ("OT", "Good morning. I am Priya, one of the occupational therapists. We spoke on the phone last week."),
+    ("client", "Good morning. Yes, I remember. Please come through to the kitchen, it is warmer in there."),
+    ("OT", "Thank you. As before, may I record our chat so that my notes are accurate?"),
+    ("client", "Of course, go ahead."),
+    ("OT", "Could you give me your NHS number so that I have the right records?"),
+    ("client", f"I have it written down here. It is {nhs(REVIEW_NHS_NUMBERS[0])}."),
+    ("OT", f"So that is {nhs(REVIEW_NHS_NUMBERS[0])}. Thank you."),
+    ("client", "That is the one."),
+    ("OT", "And is this still the best number for you?"),
+    ("client", f"The landline is {phone(REVIEW_PHONE_NUMBERS[1])}, but my mobile is better. "
+               f"It is {phone(REVIEW_PHONE_NUMBERS[0])}."),
+    ("OT", "And you are still at the same address in Maldon?"),
+    ("client", "Yes, the postcode is C M nine, six H N."),
+    ("OT", "Lovely. The referral says you were diagnosed with Parkinson's disease four years ago. "
+           "How have things been lately?"),
+    ("client", "The tremor in my right hand is worse in the mornings, before the tablets start working. "
+               "I take co-careldopa four times a day."),
+    ("OT", "Do you notice a difference between the good and the bad parts of the day?"),
+    ("client", "A big difference. Late morning I can do most things. By the evening I feel stiff and slow, "
+               "and I sometimes freeze in the doorway."),
+    ("OT", "Freezing in doorways is common. Does anything help you get going again?"),
+    ("client", "My wife counts for me, one, two, three, and I step over a line of tape she put on the floor."),
+    ("OT", "That is a very good strategy. Tell me about getting washed and dressed."),
+    ("client", "I have a shower over the bath. I am frightened of slipping when I step over the side."),
+    ("OT", "We could look at a bath lift or a shower seat, and a second grab rail on the tiled wall. "
+           "How about the toilet?"),
+    ("client", "The toilet is low and getting up is hard. I pull on the sink, which I know is not safe."),
+    ("OT", "A raised toilet seat with a frame would help. I will order one today."),
+    ("client", "Thank you. My wife worries that the sink will come off the wall."),
+    ("OT", "What about the kitchen? Are you still making your own meals?"),
+    ("client", "I make breakfast and a sandwich at lunch. Carrying a hot drink is the hardest part, "
+               "because of the shaking."),
+    ("OT", "A perching stool and a kitchen trolley could make that safer. Have you had any falls?"),
+    ("client", "One fall in March, in the hallway, at night. I was not hurt, but I lay there for a while "
+               "before my wife heard me."),
+    ("OT", "Do you have a pendant alarm or any way to call for help?"),
+    ("client", "No, we never got round to it."),
+    ("OT", "I can refer you for a pendant alarm and a key safe, so that the responder can get in. "
+           "Now, what do you enjoy doing?"),
+    ("client", "I used to play walking football in Witham on a Saturday. I stopped last year because "
+               "I was embarrassed about my balance."),
+    ("OT", "Would you like to go back to it, or try something new?"),
+    ("client", "I miss the lads and the banter more than the football, to be honest."),
+    ("OT", "There is a tai chi class for people with Parkinson's at the community hall in Heybridge "
+           "on Thursday afternoons. Exercise like that can really help with balance."),
+    ("client", "Thursday afternoon is when I feel my best, so that could work."),
+    ("OT", "And the walking football club has a session for people with long-term conditions, "
+           "with a slower pace. I could ask the coach to give you a call."),
+    ("client", "I would like that. I think I could manage if I knew they understood."),
+    ("OT", "How would you get to Heybridge?"),
+    ("client", "My wife drives, but she has her own hospital appointments. Her NHS number is "
+               f"{nhs(REVIEW_NHS_NUMBERS[1])}, if you need it for the carer's assessment."),
+    ("OT", f"Thank you, I will note {nhs(REVIEW_NHS_NUMBERS[1])} for your wife. "
+           "There is also a community minibus from Maldon that you can book a day ahead."),
+    ("client", "I did not know about the minibus."),
+    ("OT", "Let us set some goals for the next three months. What matters most to you?"),
+    ("client", "Getting in and out of the shower without being scared, and getting back to the lads "
+               "at walking football."),
+    ("OT", "Then our first goal is that you shower safely three times a week with the new equipment. "
+           "The second is that you go to the tai chi class every Thursday for eight weeks."),
+    ("client", "And the football?"),
+    ("OT", "The third goal is that you go to one walking football session by the end of January, "
+           "with a friend from the club if you like."),
+    ("client", "That sounds realistic. My wife will be pleased."),
+    ("OT", "I will send you a written copy of the plan and the equipment order. Is there anything else?"),
+    ("client", "No, I think that is everything. Thank you for being so patient with me."),
+    ("OT", "It was a pleasure. I will ring you in two weeks to see how things are going."),
+]
+
+SCRIPTS = {"home-visit": SCRIPT, "review-visit": REVIEW_SCRIPT}
+NHS_BY_SCRIPT = {"home-visit": NHS_NUMBERS, "review-visit": REVIEW_NHS_NUMBERS}
+
+
+def reference(script: str = "home-visit") -> str:
+    return " ".join(text for _, text in SCRIPTS[script])
+
+
+REFERENCE = reference()
 
 
 # ── scoring ────────────────────────────────────────────────────────────────
@@ -188,16 +271,17 @@ def digit_runs(text: str) -> list[str]:
     return [*runs, current] if current else runs
 
 
-def nhs_said() -> list[str]:
+def nhs_said(script: str = "home-visit") -> list[str]:
     """Every NHS number as often as it is said, in order."""
-    return [n for _, text in SCRIPT for n in NHS_NUMBERS for _ in range(text.count(nhs(n)))]
+    numbers = NHS_BY_SCRIPT[script]
+    return [n for _, text in SCRIPTS[script] for n in numbers for _ in range(text.count(nhs(n)))]
 
 
-def nhs_found(hypothesis: str) -> list[tuple[str, bool]]:
+def nhs_found(hypothesis: str, script: str = "home-visit") -> list[tuple[str, bool]]:
     """For each NHS number said (in order), whether a digit run in the transcript holds it exactly."""
     remaining = digit_runs(hypothesis)
     out = []
-    for number in nhs_said():
+    for number in nhs_said(script):
         hit = next((r for r in remaining if number in r), None)
         if hit is not None:
             remaining.remove(hit)
@@ -248,12 +332,16 @@ def _write_wav(path: Path, samples: np.ndarray) -> None:
 Turn = tuple[str, float, float]  # speaker, start s, end s
 
 
-def conversation(ot_voice: str = OT_VOICE, client_voice: str = CLIENT_VOICE) -> tuple[Path, Path, list[Turn]]:
+def conversation(
+    ot_voice: str = OT_VOICE, client_voice: str = CLIENT_VOICE, script: str = "home-visit"
+) -> tuple[Path, Path, list[Turn]]:
     """(mono wav, stereo wav with the OT left and the client right, each turn's speaker and times); cached."""
     espeak = ensure_espeak()
     version = subprocess.run([espeak, "--version"], capture_output=True, text=True, check=False).stdout.strip()
-    key = hashlib.sha256(repr((SCRIPT, ot_voice, client_voice, WORDS_PER_MINUTE, PAUSE_S, version)).encode())
-    folder = CACHE / f"conversation-{key.hexdigest()[:12]}"
+    lines = SCRIPTS[script]
+    key = hashlib.sha256(repr((lines, ot_voice, client_voice, WORDS_PER_MINUTE, PAUSE_S, version)).encode())
+    folder = CACHE / (f"conversation-{key.hexdigest()[:12]}" if script == "home-visit" else
+                      f"{script}-{key.hexdigest()[:12]}")
     mono, stereo, times = folder / "conversation.wav", folder / "conversation-stereo.wav", folder / "turns.tsv"
     if mono.exists() and stereo.exists() and times.exists():
         turns = [(s, float(a), float(b)) for s, a, b in (line.split("\t") for line in times.read_text().splitlines())]
@@ -263,7 +351,7 @@ def conversation(ot_voice: str = OT_VOICE, client_voice: str = CLIENT_VOICE) -> 
     turns: list[Turn] = []
     at = 0
     gap = np.zeros(int(PAUSE_S * RATE), dtype="<i2")
-    for number, (speaker, text) in enumerate(SCRIPT):
+    for number, (speaker, text) in enumerate(lines):
         samples = _speak(espeak, ot_voice if speaker == "OT" else client_voice, text, folder / f"turn{number}.wav")
         (folder / f"turn{number}.wav").unlink()
         side = 0 if speaker == "OT" else 1

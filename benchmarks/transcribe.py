@@ -92,7 +92,8 @@ def measure(model: str, audio: Path, repeats: int, overrides: dict[str, Any]) ->
     if done.returncode != 0:
         sys.exit(f"{model} on {audio.name} failed:\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    kept = talk.CACHE / "transcripts" / f"{model}-{audio.stem}.json"  # for reading the errors afterwards
+    # kept for reading the errors afterwards
+    kept = talk.CACHE / "transcripts" / f"{model}-{audio.parent.name}-{audio.stem}.json"
     kept.parent.mkdir(parents=True, exist_ok=True)
     kept.write_text(json.dumps(result["transcript"], indent=1))
     return result
@@ -142,6 +143,8 @@ def main() -> None:
     parser.add_argument("--worker", nargs=4, metavar=("MODEL", "AUDIO", "REPEATS", "OVERRIDES"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--scripts", nargs="+", choices=list(talk.SCRIPTS), default=list(talk.SCRIPTS),
+                        help="which synthetic conversations (review-visit is the held-out one)")
     parser.add_argument("--only", nargs="*", choices=["jfk", "mono", "stereo", "sample"],
                         default=["jfk", "mono", "stereo", "sample"],
                         help="which recordings to run (none: `--only --long` for the long recording alone)")
@@ -166,13 +169,14 @@ def main() -> None:
     if args.compute_type:
         overrides["whisper_compute_type"] = args.compute_type
 
-    mono, stereo, turns = talk.conversation(*args.voices)
-    said = talk.nhs_said()
+    conversations = {script: talk.conversation(*args.voices, script=script) for script in args.scripts}
     load = os.getloadavg()[0]
-    print(f"synthetic conversation: {turns[-1][2] / 60:.1f} min, {len(talk.SCRIPT)} turns, voices "
-          f"{args.voices[0]} (OT) and {args.voices[1]} (client), {len(said)} NHS numbers said "
-          f"({len(set(said))} different); {os.cpu_count()} cores, load average {load:.1f} at start; "
-          f"overrides {overrides or 'none'}")
+    for script, (_, _, turns) in conversations.items():
+        said = talk.nhs_said(script)
+        print(f"synthetic conversation {script}: {turns[-1][2] / 60:.1f} min, {len(turns)} turns, "
+              f"{len(said)} NHS numbers said ({len(set(said))} different)")
+    print(f"voices {args.voices[0]} (OT) and {args.voices[1]} (client); {os.cpu_count()} cores, load average "
+          f"{load:.1f} at start; overrides {overrides or 'none'}")
     print(f"{'model':8} {'recording':26} {'audio s':>7} {'load s':>6} {'RTF':>6} {'CPU/s':>7} {'WER':>7} "
           f"{'peak MB':>8}  notes")
     summary: dict[str, dict[str, Any]] = {}
@@ -183,24 +187,25 @@ def main() -> None:
             got["jfk_wer"] = talk.wer(JFK_TEXT, run["transcript"]["text"])
             got["jfk_rtf"] = run["seconds"] / run["transcript"]["duration"]
             row(model, "jfk.flac", run, f"{got['jfk_wer']:.1%}", ["median of 3"])
-        for kind, audio in (("mono", mono), ("stereo", stereo)):
-            if kind not in args.only:
-                continue
-            run = measure(model, audio, 1, overrides)
-            transcript = run["transcript"]
-            error = talk.wer(talk.REFERENCE, transcript["text"])
-            found = talk.nhs_found(transcript["text"])
-            right, unknown = role_share(transcript["segments"], turns)
-            got[f"{kind}_wer"], got[f"{kind}_rtf"], got[f"{kind}_mb"] = error, run["seconds"] / transcript[
-                "duration"], run["peak_rss_mb"]
-            got[f"{kind}_nhs"] = found
-            got[f"{kind}_roles"] = right
-            notes = [f"NHS digit-exact {sum(ok for _, ok in found)}/{len(found)}"]
-            if kind == "mono":
-                notes.append(f"roles inferred from words right {right:.0%} of speech time ({unknown:.0%} unknown)")
-            else:
-                notes.append(f"roles by channel right {right:.1%} of scripted speech time")
-            row(model, f"conversation ({kind})", run, f"{error:.1%}", notes)
+        for script, (mono, stereo, turns) in conversations.items():
+            for kind, audio in (("mono", mono), ("stereo", stereo)):
+                if kind not in args.only:
+                    continue
+                run = measure(model, audio, 1, overrides)
+                transcript = run["transcript"]
+                error = talk.wer(talk.reference(script), transcript["text"])
+                found = talk.nhs_found(transcript["text"], script)
+                right, unknown = role_share(transcript["segments"], turns)
+                key = f"{script} {kind}"
+                got[key] = {"wer": error, "rtf": run["seconds"] / transcript["duration"], "nhs": found,
+                            "roles": right}
+                notes = [f"NHS digit-exact {sum(ok for _, ok in found)}/{len(found)}"]
+                if kind == "mono":
+                    notes.append(f"roles inferred from words right {right:.0%} of speech time ({unknown:.0%} "
+                                 "unknown)")
+                else:
+                    notes.append(f"roles by channel right {right:.1%} of scripted speech time")
+                row(model, f"{script} ({kind})", run, f"{error:.1%}", notes)
             misses = [n for n, ok in found if not ok]
             if misses:
                 print(f"{'':8} {'':26} NHS numbers not digit-exact: {', '.join(misses)}; digit runs heard: "
@@ -212,37 +217,40 @@ def main() -> None:
                 [f"speaker labels right {got['sample_speakers']:.1%} of speech time (reference: channel loudness)",
                  "median of 3"])
     if args.long:
-        hour = talk.long_recording(mono, args.long_minutes)
+        hour = talk.long_recording(talk.conversation(*args.voices)[0], args.long_minutes)
         run = measure("base", hour, 1, overrides)
         summary.setdefault("base", {})["long_mb"] = run["peak_rss_mb"]
         summary["base"]["long_minutes"] = run["transcript"]["duration"] / 60
         row("base", f"{args.long_minutes:g}-minute recording", run, "-",
             [f"{len(run['transcript']['segments'])} segments, Ogg/Opus, mono conversation looped"])
-    report(summary, said)
+    report(summary)
 
 
-def report(summary: dict[str, dict[str, Any]], said: list[str]) -> None:
+def report(summary: dict[str, dict[str, Any]]) -> None:
     base = summary.get("base", {})
     tiny = summary.get("tiny.en", {})
-    if tiny.get("mono_rtf") and base.get("mono_rtf"):
-        print(f"\nRTF ratio tiny.en / base on the mono conversation: {tiny['mono_rtf'] / base['mono_rtf']:.2f}")
+    if "home-visit mono" in tiny and "home-visit mono" in base:
+        ratio = tiny["home-visit mono"]["rtf"] / base["home-visit mono"]["rtf"]
+        print(f"\nRTF ratio tiny.en / base on the mono home visit: {ratio:.2f}")
     for model, got in summary.items():
-        for kind in ("mono", "stereo"):
-            if f"{kind}_nhs" in got:
-                listed = ", ".join(f"{n} {'exact' if ok else 'WRONG'}" for n, ok in got[f"{kind}_nhs"])
-                print(f"NHS numbers, {model}, {kind}: {listed}")
+        for key, value in got.items():
+            if isinstance(value, dict):
+                listed = ", ".join(f"{n} {'exact' if ok else 'WRONG'}" for n, ok in value["nhs"])
+                print(f"NHS numbers, {model}, {key}: {listed}")
     if not base:
         return
     print("\ntargets with base:")
     checks = []
-    for kind in ("mono", "stereo"):
-        if f"{kind}_rtf" in base:
-            checks.append((f"RTF on the conversation ({kind}) <= {TARGETS['rtf']}", base[f"{kind}_rtf"],
-                           base[f"{kind}_rtf"] <= TARGETS["rtf"], "{:.3f}"))
-            checks.append((f"WER on the conversation ({kind}) <= 5 %", base[f"{kind}_wer"],
-                           base[f"{kind}_wer"] <= TARGETS["wer"], "{:.1%}"))
-            exact = sum(ok for _, ok in base[f"{kind}_nhs"])
-            checks.append((f"NHS numbers digit-exact ({kind})", f"{exact}/{len(said)}", exact == len(said), "{}"))
+    for key, value in base.items():
+        if not isinstance(value, dict):
+            continue
+        checks.append((f"RTF on the {key} conversation <= {TARGETS['rtf']}", value["rtf"],
+                       value["rtf"] <= TARGETS["rtf"], "{:.3f}"))
+        checks.append((f"WER on the {key} conversation <= 5 %", value["wer"], value["wer"] <= TARGETS["wer"],
+                       "{:.1%}"))
+        exact = sum(ok for _, ok in value["nhs"])
+        checks.append((f"NHS numbers digit-exact ({key})", f"{exact}/{len(value['nhs'])}",
+                       exact == len(value["nhs"]), "{}"))
     if "jfk_wer" in base:
         checks.append(("WER on jfk.flac <= 5 %", base["jfk_wer"], base["jfk_wer"] <= TARGETS["wer"], "{:.1%}"))
     if "sample_speakers" in base:

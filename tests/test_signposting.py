@@ -246,6 +246,10 @@ def test_when_a_feed_is_imported_again_then_only_changed_records_are_embedded(
     assert counting.texts == 13 and small.count() == 12
     assert any(a.name == "Renamed Swim Session" for a in small.activities())
     assert small.delete([activities[1].id, "no-such-id"]) == 1 and small.count() == 11
+    # vectors from another embedding model are never reused
+    counting.name = "another-model"
+    small.upsert(activities[2:])
+    assert counting.texts == 13 + 10 and small.count() == 11
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ import threading
 import wave
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import jiwer
 import numpy as np
@@ -24,7 +25,7 @@ from assistant.errors import AudioError, BadInput
 from assistant.records import Segment, Transcript, Word
 from assistant.settings import Settings
 from assistant.speakers import ChannelLoudness, infer_roles, relabel
-from assistant.transcript_guard import guard_segments, is_known_hallucination, repetition_loop
+from assistant.transcript_guard import doubtful_nhs_numbers, guard_segments, is_known_hallucination, repetition_loop
 from assistant.transcription import WhisperTranscriber
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "audio"
@@ -300,9 +301,49 @@ def test_when_a_digit_loops_inside_a_number_then_segment_is_flagged_but_real_num
     looping = _segment("Her number is 07-7-0-0-0-0-0-0-0-0-0-0-0-0-0-0-0-0-0-0-0-9-0-0-4-5-6.")
     (kept,) = guard_segments([looping]).kept
     assert kept.low_confidence and "digit 0 repeated" in (kept.review_reason or "")
-    for said in ("Her number is 07700 900000.", "NHS number 485 777 3456.", "It cost 1,000,000."):
+    for said in ("Her number is 07700 900000.", "NHS number 943 476 5919.", "It cost 1,000,000."):
         (fine,) = guard_segments([_segment(said)]).kept
         assert not fine.low_confidence, said
+
+
+@pytest.mark.parametrize(
+    ("said", "doubtful"),
+    [
+        ("It is 158-813-988-0.", ["158-813-988-0"]),  # a 9 heard as an 8: fails the check digit
+        ("So that is 1-5-8-8-1-3-9-8-0.", ["1-5-8-8-1-3-9-8-0"]),  # a digit dropped
+        ("For NHS number 6 I-8, 7 I-7, 3-0 I-1, if", ["6 I-8, 7 I-7, 3-0 I-1"]),  # nine heard as "I"
+        ("NHS number 485 777 3456.", ["485 777 3456"]),
+        ("It is 158-813-998-0.", []),  # valid
+        ("is 698, 797, 3091, if you", []),  # valid
+        ("My mobile is 07700 900123.", []),  # a phone number
+        ("It cost 1,000,000 and I am 6 I think", []),
+        ("postcode CM1 1AB", []),
+    ],
+)
+def test_when_a_number_is_shaped_like_an_nhs_number_then_its_check_digit_decides(
+    said: str, doubtful: list[str]
+) -> None:
+    assert doubtful_nhs_numbers(said) == doubtful
+    (kept,) = guard_segments([_segment(said)]).kept
+    assert kept.low_confidence == bool(doubtful)
+    if doubtful:
+        assert "fails its check digit" in (kept.review_reason or "")
+
+
+def test_when_an_nhs_number_is_misheard_then_it_is_heard_again_until_its_check_digit_holds(
+    services: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A synthetic voice (espeak-ng) saying 'six nine eight, seven nine seven, three zero nine one':
+    base hears the nines as "I" at first; heard again with a number-shaped prompt it gets them."""
+    base = services.transcriber
+    clip = Path(__file__).parent / "data" / "nhs-number-espeak.flac"
+    mended = base.transcribe(clip)
+    assert "6987973091" in re.sub(r"\D", "", mended.text)
+    assert not any("check digit" in (s.review_reason or "") for s in mended.segments)
+    monkeypatch.setattr(base, "_mended", lambda segments, *args: segments)
+    heard = base.transcribe(clip)
+    assert "6987973091" not in re.sub(r"\D", "", heard.text), "first hearing is right: the test proves nothing"
+    assert any("fails its check digit" in (s.review_reason or "") for s in heard.segments)
 
 
 def test_when_confident_then_not_flagged() -> None:
