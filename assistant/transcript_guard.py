@@ -19,11 +19,12 @@ from assistant.records import Segment
 
 __all__ = [
     "GuardReport",
-    "doubtful_nhs_numbers",
+    "doubtful_numbers",
     "guard_segments",
     "is_known_hallucination",
     "low_confidence_reason",
     "repetition_loop",
+    "well_formed_numbers",
 ]
 
 # Whole-segment phrases that are Whisper's, not the speaker's, wherever they appear.
@@ -99,23 +100,41 @@ def repetition_loop(text: str, min_repeats: int = 4, min_words: int = 8) -> str 
     return None
 
 
-def doubtful_nhs_numbers(text: str) -> list[str]:
-    """Numbers in ``text`` shaped like an NHS number that are not a valid one, as written.
+def _spoken_numbers(text: str) -> list[tuple[str, str]]:
+    """(number as written, its digits) for each number in ``text``."""
+    return [(m.group(0).strip(" ,.-"), re.sub(r"\D", "", m.group(0))) for m in _SPOKEN_NUMBER.finditer(text)]
 
-    An NHS number is 10 digits whose last is a modulus-11 check digit; people say it in
-    groups of 3, 3 and 4. A run of 9 to 11 digits that does not start with 0 (UK phone
-    numbers do) and fails the check, or a number with a letter among its digits, was
-    probably misheard: a digit dropped, doubled or changed.
+
+def doubtful_numbers(text: str) -> list[tuple[str, str]]:
+    """(number as written, why it looks misheard) for each number in ``text`` that does.
+
+    People say NHS and phone numbers in groups, and Whisper can drop, double or change a
+    digit, hear one as a letter, or loop. What a number should look like is known: an NHS
+    number is 10 digits whose last is a modulus-11 check digit; a UK phone number starts
+    with 0 and has 10 or 11 digits.
     """
     out = []
-    for match in _SPOKEN_NUMBER.finditer(text):
-        span = match.group(0)
-        digits = re.sub(r"\D", "", span)
-        lettered = re.search(r"[A-Z]", span) is not None and len(digits) >= 5
-        shaped = 9 <= len(digits) <= 11 and not digits.startswith("0")
-        if lettered or (shaped and not nhs_checksum_ok(digits)):
-            out.append(span.strip(" ,.-"))
+    for written, digits in _spoken_numbers(text):
+        loop = _DIGIT_LOOP.search(written)
+        if loop:
+            times = sum(ch.isdigit() for ch in loop.group(0))
+            out.append((written, f"the digit {loop.group(1)} repeated {times} times in a row"))
+        elif re.search(r"[A-Z]", written) and len(digits) >= 5:
+            out.append((written, "a letter among its digits"))
+        elif digits.startswith("0") and (7 <= len(digits) <= 9 or 12 <= len(digits) <= 14):
+            out.append((written, f"{len(digits)} digits, which no UK phone number has"))
+        elif not digits.startswith("0") and 9 <= len(digits) <= 11 and not nhs_checksum_ok(digits):
+            out.append((written, "shaped like an NHS number but fails its check digit"))
     return out
+
+
+def well_formed_numbers(text: str) -> list[str]:
+    """The numbers in ``text`` that check out: a valid NHS number or a UK phone number's shape."""
+    return [
+        written
+        for written, digits in _spoken_numbers(text)
+        if nhs_checksum_ok(digits) or (digits.startswith("0") and len(digits) in (10, 11))
+    ]
 
 
 def low_confidence_reason(segment: Segment) -> str | None:
@@ -127,12 +146,8 @@ def low_confidence_reason(segment: Segment) -> str | None:
         reasons.append(f"may be no speech ({segment.no_speech_prob:.0%})")
     if segment.compression_ratio is not None and segment.compression_ratio > COMPRESSION_CEILING:
         reasons.append(f"repetitive text (compression {segment.compression_ratio:.1f})")
-    loop = _DIGIT_LOOP.search(segment.text)
-    if loop:
-        times = sum(ch.isdigit() for ch in loop.group(0))
-        reasons.append(f"the digit {loop.group(1)} repeated {times} times in a row: check the number")
-    for number in doubtful_nhs_numbers(segment.text):
-        reasons.append(f"{number} is shaped like an NHS number but fails its check digit: check the number")
+    for number, why in doubtful_numbers(segment.text):
+        reasons.append(f"{number}: {why}; check the number")
     unsure = [w.text.strip() for w in segment.words or [] if re.search(r"\d", w.text)
               and w.probability < DIGIT_WORD_FLOOR]
     if unsure:
@@ -199,6 +214,6 @@ def guard_segments(segments: Sequence[Segment]) -> GuardReport:
             reason = "; ".join(filter(None, ["the same words as the segment before", reason]))
         if reason:
             updates["low_confidence"] = True
-            updates["review_reason"] = reason
+            updates["review_reason"] = "; ".join(filter(None, [segment.review_reason, reason]))
         report.kept.append(segment.model_copy(update=updates))
     return report

@@ -31,11 +31,10 @@ import numpy as np
 
 from assistant.audio import SAMPLE_RATE, AudioChunk, AudioFile, inspect_audio, read_chunks
 from assistant.errors import AudioError
-from assistant.nhs_number import nhs_checksum_ok
 from assistant.records import Segment, Transcript, Word
 from assistant.settings import Settings
 from assistant.speakers import ChannelLoudness, drop_crosstalk, infer_roles, label_by_channel
-from assistant.transcript_guard import doubtful_nhs_numbers, guard_segments
+from assistant.transcript_guard import doubtful_numbers, guard_segments, well_formed_numbers
 
 __all__ = ["SAMPLE_RATE", "Progress", "Transcriber", "WhisperTranscriber", "make_transcriber"]
 
@@ -43,6 +42,7 @@ log = logging.getLogger("reconnect.transcription")
 
 Progress = Callable[[float], None]
 
+RANDOM_SEED = 0  # for Whisper's sampled fallback decodes: reproducible, not chosen for any result
 CHUNK_SECONDS = 600.0  # ten minutes of audio in memory at a time (about 38 MB)
 LANGUAGE_PROBE_S = 30.0  # Whisper hears 30 s at a time when it detects a language
 LANGUAGE_EVERY_S = 300.0  # one probe per 5 minutes: each costs about a quarter of transcribing 30 s
@@ -53,14 +53,17 @@ SENTENCE_PAUSE_S = 0.5  # and this long after the end of a sentence
 SILENT_RMS = 1e-3  # a probe window quieter than this (about -60 dBFS) is not checked
 LONGEST_WORD_S = 2.5  # no spoken word lasts this long: a "word" that does covers skipped speech
 MISSED_SPEECH_S = 1.5  # this much speech between two pieces with no words in it was skipped
-# Heard again, one prompt after another, when a number in a segment looks like a misheard NHS
-# number: each shows digits written in groups, as the NHS writes its own example number. Which
-# prompt mends a number varies from one recording to the next; the check digit says when one has.
-NUMBER_PROMPTS = (
+# Heard again, one prompt after another, when a number in a segment looks misheard: each shows
+# digits written in groups, as the NHS writes its own example number and as Ofcom's drama range
+# is written. Which prompt mends a number varies from one recording to the next; the check digit
+# (NHS numbers) or the shape (phone numbers) says when one has.
+NHS_PROMPTS = (
     "The number is 943 476 5919.",
     "My NHS number is 943 476 5919.",
     "My NHS number is 943 476 5919. It is 401 023 2137.",
 )
+PHONE_PROMPTS = ("My mobile is 07700 900123.",)
+REHEARD_PHONE = "heard again, as a number in it looked misheard; a phone number has no check digit: check it"
 
 
 class Transcriber(Protocol):
@@ -105,11 +108,14 @@ class _LanguageCheck:
         )
 
 
-def _has_valid_nhs_number(text: str) -> bool:
-    return any(
-        nhs_checksum_ok(digits)
-        for digits in (re.sub(r"\D", "", m.group(0)) for m in re.finditer(r"\d(?:[\s,.-]{0,2}\d)+", text))
-    )
+def _doubtful_digits(segments: list[Segment]) -> list[str]:
+    return [re.sub(r"\D", "", number) for s in segments for number, _ in doubtful_numbers(s.text)]
+
+
+def _runs_into(first: Segment, second: Segment) -> bool:
+    """True when a number at the end of ``first`` may go on at the start of ``second``."""
+    close = second.start - first.end < PAUSE_S
+    return close and bool(re.search(r"\d\W*$", first.text)) and bool(re.match(r"\W*\d", second.text))
 
 
 def _clock(seconds: float) -> str:
@@ -151,6 +157,11 @@ class WhisperTranscriber:
         self, audio: Path, *, progress: Progress | None = None, cancel: threading.Event | None = None
     ) -> Transcript:
         info = inspect_audio(Path(audio), self.settings.max_audio_minutes * 60)
+        # Whisper falls back to sampling (temperature > 0) on windows it decodes poorly; a fixed seed
+        # makes the same recording give the same transcript every time
+        import ctranslate2
+
+        ctranslate2.set_random_seed(RANDOM_SEED)
         expected = self.settings.whisper_language or "en"
         languages = _LanguageCheck(expected=expected)
         segments: list[Segment] = []
@@ -168,11 +179,13 @@ class WhisperTranscriber:
                 tracks = [(0, chunk.channels[0]), (1, chunk.channels[1])]
             found: list[Segment] = []
             for number, (channel, samples) in enumerate(tracks):
+                heard: list[Segment] = []
                 for segment in self._transcribe_track(samples, chunk.start, channel, foreign=foreign):
                     _stop_if(cancel)
-                    found.append(segment)
+                    heard.append(segment)
                     done = (number + (segment.end - chunk.start) / chunk.duration) / len(tracks)
                     report(min(0.99, (chunk.start + done * chunk.duration) / info.duration))
+                found.extend(self._mend_numbers(heard, samples, chunk.start, foreign))
             if split and loudness is not None:
                 found = drop_crosstalk(found, loudness.shifted(chunk.start))
             segments.extend(s.model_copy(update={"id": len(segments) + i}) for i, s in enumerate(found))
@@ -193,21 +206,7 @@ class WhisperTranscriber:
         transcribed again from the end of the last good word, once, one stretch of
         speech at a time, and that text replaces it.
         """
-        language = self.settings.whisper_language if self.multilingual and not foreign else None
-        options: dict[str, Any] = {
-            "language": language,
-            "multilingual": foreign,
-            "beam_size": self.settings.whisper_beam_size,
-            "vad_filter": True,
-            # hotwords go in front of every 30-s window; an initial prompt would reach only the first,
-            # since each window is decoded without the text before it (no carried-over loops)
-            "hotwords": self.settings.vocabulary or None,
-            "condition_on_previous_text": False,
-            # word timings cost about 5 % more and give tight segment ends (the stereo speaker split
-            # and evidence links rely on them), each digit's probability (the guard flags unsure
-            # numbers) and the skip check below; they are dropped from the transcript unless asked for
-            "word_timestamps": True,
-        }
+        options = self._options(foreign)
         pieces, _info = self._model.transcribe(samples, **options)
         track_s = len(samples) / SAMPLE_RATE
         speech: list[tuple[float, float]] | None = None
@@ -228,14 +227,12 @@ class WhisperTranscriber:
                 if good < len(words):
                     break
             if good == len(words):
-                heard = self._segments(piece, words, offset, offset + track_s, channel)
-                yield from self._mended(heard, samples, offset, options)
+                yield from self._segments(piece, words, offset, offset + track_s, channel)
                 done = max(done, words[-1].end if words else piece.end)
                 continue
             # keep what came before the skip; the rest again, each stretch of speech on its own
             # (joined up again, Whisper tends to skip the same way)
-            heard = self._segments(piece, words[:good], offset, offset + track_s, channel)
-            yield from self._mended(heard, samples, offset, options)
+            yield from self._segments(piece, words[:good], offset, offset + track_s, channel)
             begin = words[good - 1].end if good else done
             stop = min(track_s, max(piece.end, words[-1].end) + 0.2)
             speech = speech if speech is not None else _speech_spans(samples)
@@ -247,28 +244,64 @@ class WhisperTranscriber:
                     continue
                 again, _ = self._model.transcribe(samples[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)], **options)
                 for redo in again:
-                    heard = self._segments(redo, list(redo.words or []), offset + a, offset + b, channel)
-                    yield from self._mended(heard, samples, offset, options)
+                    yield from self._segments(redo, list(redo.words or []), offset + a, offset + b, channel)
             done = max(done, stop)
 
-    def _mended(
-        self, segments: Iterator[Segment], samples: np.ndarray, offset: float, options: dict[str, Any]
-    ) -> Iterator[Segment]:
-        """Each segment, or, where it holds a number shaped like an NHS number that fails the
-        check digit (or has a letter among its digits), that stretch heard again with prompts
-        that show a number written in groups (:data:`NUMBER_PROMPTS`). A new hearing is used
-        only if it holds a valid NHS number and no doubtful one; otherwise the segment is kept
-        as heard and the guard flags it for the OT.
+    def _options(self, foreign: bool) -> dict[str, Any]:
+        """faster-whisper's options for one track (``foreign``: a chunk with another language in it)."""
+        language = self.settings.whisper_language if self.multilingual and not foreign else None
+        options: dict[str, Any] = {
+            "language": language,
+            "multilingual": foreign,
+            "beam_size": self.settings.whisper_beam_size,
+            "vad_filter": True,
+            # hotwords go in front of every 30-s window; an initial prompt would reach only the first,
+            # since each window is decoded without the text before it (no carried-over loops)
+            "hotwords": self.settings.vocabulary or None,
+            "condition_on_previous_text": False,
+            # word timings cost about 5 % more and give tight segment ends (the stereo speaker split
+            # and evidence links rely on them), each digit's probability (the guard flags unsure
+            # numbers) and the skip check below; they are dropped from the transcript unless asked for
+            "word_timestamps": True,
+        }
+        return options
+
+    def _mend_numbers(
+        self, segments: list[Segment], samples: np.ndarray, offset: float, foreign: bool
+    ) -> list[Segment]:
+        """A track's segments, with the stretches that hold a misheard-looking number heard again.
+
+        A number looks misheard (:func:`~assistant.transcript_guard.doubtful_numbers`) when it
+        is shaped like an NHS number but fails the check digit, starts with 0 but is too short
+        or long for a UK phone number, has a letter among its digits, or repeats one digit
+        eight times. Such a segment, joined with a neighbour that the number runs into, is
+        heard again with prompts that show numbers written in groups (:data:`NHS_PROMPTS`, :data:`PHONE_PROMPTS`).
+        A new hearing is used only if no number in it looks misheard and at least one checks
+        out; otherwise the segments are kept as heard and the guard flags them for the OT. A
+        phone number heard again stays flagged: only an NHS number can prove itself right.
         """
+        options = self._options(foreign)
         track_s = len(samples) / SAMPLE_RATE
-        for segment in segments:
-            doubtful = doubtful_nhs_numbers(segment.text)
-            if not doubtful:
-                yield segment
+        out: list[Segment] = []
+        at = 0
+        while at < len(segments):
+            segment = segments[at]
+            if not doubtful_numbers(segment.text):
+                out.append(segment)
+                at += 1
                 continue
-            a, b = max(0.0, segment.start - offset - 0.3), min(track_s, segment.end - offset + 0.3)
+            group = [segment]
+            # the number may have begun in the segment before, or go on into the next
+            if out and _runs_into(out[-1], segment):
+                group.insert(0, out.pop())
+            while at + 1 < len(segments) and _runs_into(group[-1], segments[at + 1]):
+                at += 1
+                group.append(segments[at])
+            at += 1
+            a, b = max(0.0, group[0].start - offset - 0.3), min(track_s, group[-1].end - offset + 0.3)
             clip = samples[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)]
-            for prompt in NUMBER_PROMPTS:
+            phone_first = any(digits.startswith("0") for digits in _doubtful_digits(group))
+            for prompt in PHONE_PROMPTS + NHS_PROMPTS if phone_first else NHS_PROMPTS + PHONE_PROMPTS:
                 again = {**options, "hotwords": None, "initial_prompt": prompt, "vad_filter": False}
                 pieces, _ = self._model.transcribe(clip, **again)
                 redone = [
@@ -277,12 +310,18 @@ class WhisperTranscriber:
                     for s in self._segments(piece, list(piece.words or []), offset + a, offset + b, segment.channel)
                 ]
                 text = " ".join(s.text for s in redone)
-                if redone and not doubtful_nhs_numbers(text) and _has_valid_nhs_number(text):
-                    log.info("heard %s again as %r: a valid NHS number", ", ".join(doubtful), text)
-                    yield from redone
+                if redone and not doubtful_numbers(text) and well_formed_numbers(text):
+                    log.info("heard %r again as %r", " ".join(g.text for g in group), text)
+                    out.extend(
+                        s.model_copy(update={"low_confidence": True, "review_reason": REHEARD_PHONE})
+                        if any(n.lstrip("(+").startswith("0") for n in well_formed_numbers(s.text))
+                        else s
+                        for s in redone
+                    )
                     break
             else:
-                yield segment
+                out.extend(group)
+        return out
 
     @staticmethod
     def _segments(

@@ -138,8 +138,8 @@ SCRIPT: list[tuple[str, str]] = [
     ("client", "Goodbye, and thank you again."),
 ]
 
-# A second visit, written after the vocabulary was chosen and never used to choose anything:
-# the held-out check that the vocabulary and the guards were not fitted to the first script.
+# A second visit, written before it was first measured. Its errors were then read to design the
+# number mending (transcription.NHS_PROMPTS), so it is no longer held out.
 REVIEW_NHS_NUMBERS = ["1588139980", "6987973091"]
 REVIEW_PHONE_NUMBERS = ["07700900789", "01632960415"]
 
@@ -213,8 +213,93 @@ REVIEW_SCRIPT: list[tuple[str, str]] = [
     ("OT", "It was a pleasure. I will ring you in two weeks to see how things are going."),
 ]
 
-SCRIPTS = {"home-visit": SCRIPT, "review-visit": REVIEW_SCRIPT}
-NHS_BY_SCRIPT = {"home-visit": NHS_NUMBERS, "review-visit": REVIEW_NHS_NUMBERS}
+# A third visit, written once the number mending and its prompts were settled (they were chosen
+# while reading the review visit's errors) and measured only after: the held-out check.
+CLINIC_NHS_NUMBERS = ["8734900551", "1378842235"]
+CLINIC_PHONE_NUMBERS = ["07700900347", "01632960882"]
+
+CLINIC_SCRIPT: list[tuple[str, str]] = [
+    ("OT", "Hi, come in and take a seat. I'm Joanne, the occupational therapist for the community team."),
+    ("client", "Thanks. Sorry I am a bit late, the bus from Clacton was slow this morning."),
+    ("OT", "That is no problem at all. Is it all right if I record today so that I can focus on you "
+           "instead of taking notes?"),
+    ("client", "Yes, that is fine."),
+    ("OT", "Could I start with your NHS number, please?"),
+    ("client", f"Sure. It is {nhs(CLINIC_NHS_NUMBERS[0])}."),
+    ("OT", f"Thank you. I have {nhs(CLINIC_NHS_NUMBERS[0])} on the referral, so that matches."),
+    ("client", f"Good. My phone number has changed though. The new one is {phone(CLINIC_PHONE_NUMBERS[0])}."),
+    ("OT", "I will update that. And you live in Clacton-on-Sea with your partner?"),
+    ("client", "That's right. The postcode is C O fifteen, one J T."),
+    ("OT", "Your GP referred you because of your multiple sclerosis. When were you diagnosed?"),
+    ("client", "Six years ago. For a long time I had no problems, but since the relapse in the summer "
+               "my legs get heavy and I am exhausted by lunchtime."),
+    ("OT", "Fatigue is one of the hardest parts of MS. What does a typical day look like now?"),
+    ("client", "I get up at seven, shower, and by the time I am dressed I need to sit down for half an hour. "
+               "I work from home three days a week, doing accounts for a small firm."),
+    ("OT", "How are you finding work?"),
+    ("client", "The computer work is fine, but I cannot concentrate in the afternoon. "
+               "I have started making mistakes with the figures."),
+    ("OT", "We could talk about pacing, so that you do the demanding work in the morning and rest "
+           "before you are exhausted. Would your employer be flexible?"),
+    ("client", "I think so. My manager has been very understanding."),
+    ("OT", "There is also Access to Work, which can pay for equipment or a support worker. "
+           "I can give you the details."),
+    ("client", "I had not heard of that. Yes, please."),
+    ("OT", "How are you managing in the kitchen and around the house?"),
+    ("client", "Standing to cook is hard. My partner does most of the cooking now, and I feel guilty about it."),
+    ("OT", "A perching stool would let you prepare food sitting down. What about the stairs?"),
+    ("client", "We have a rail on one side only. Coming down at night I hold the wall with my other hand."),
+    ("OT", "A second stair rail would make that much safer. I will put in a request to the council."),
+    ("client", "That would be great."),
+    ("OT", "Have you had any falls, or near misses, in the last six months?"),
+    ("client", "I tripped on the edge of the rug in the living room in October. I caught myself on the sofa, "
+               "so I was not hurt, but it gave me a fright."),
+    ("OT", "It might be worth taking that rug up altogether. How is your sleep?"),
+    ("client", "Not great. I wake up two or three times a night, and then I am even more tired the next day."),
+    ("OT", "Poor sleep makes fatigue worse, so we will look at that as part of the pacing plan."),
+    ("OT", "Does your partner have any health problems of their own?"),
+    ("client", f"He has diabetes and a bad back. His NHS number is {nhs(CLINIC_NHS_NUMBERS[1])}, "
+               "and the surgery number is " + phone(CLINIC_PHONE_NUMBERS[1]) + "."),
+    ("OT", f"So that is {nhs(CLINIC_NHS_NUMBERS[1])} for him. I will mention a carer's assessment."),
+    ("client", "Thank you. He would never ask for help himself."),
+    ("OT", "Now, what did you used to enjoy doing in your spare time?"),
+    ("client", "I was a keen swimmer. I swam at the leisure centre in Colchester twice a week before the relapse. "
+               "I also used to cycle along the seafront."),
+    ("OT", "What stops you swimming at the moment?"),
+    ("client", "Getting in and out of the pool. The ladder is impossible now, and I am worried about "
+               "being too hot, which makes my symptoms worse."),
+    ("OT", "The pool in Colchester has a hoist, and there is an inclusive session on Friday mornings when "
+           "the water is kept a little cooler. Would you like me to find out more?"),
+    ("client", "Friday mornings would be perfect, because I do not work on Fridays."),
+    ("OT", "There is also an adapted cycling group in Harwich that has trikes and electric bikes, "
+           "so you would not get as tired."),
+    ("client", "I did not know that existed. I would love to try it."),
+    ("OT", "Let us agree some goals. What would you most like to be doing in three months?"),
+    ("client", "Swimming every week again, and getting through a full working day without making mistakes."),
+    ("OT", "So the first goal is to swim at the inclusive session on Friday mornings at least three times "
+           "a month. The second is to use a pacing plan on your three working days, and to review it with "
+           "me in six weeks."),
+    ("client", "And the cycling?"),
+    ("OT", "We can make that a third goal: to try the adapted cycling group in Harwich once before the end "
+           "of March."),
+    ("client", "That sounds good. It feels like a lot, but I want to do it."),
+    ("OT", "We will take it one step at a time. I will write to you with the plan and the details of "
+           "the swimming session this week."),
+    ("client", "Thank you, Joanne. This has really helped."),
+]
+
+SCRIPTS = {"home-visit": SCRIPT, "review-visit": REVIEW_SCRIPT, "clinic-visit": CLINIC_SCRIPT}
+# what each script was used for, printed with its figures
+SCRIPT_ROLE = {
+    "home-visit": "the first script; its errors were read while tuning the transcriber",
+    "review-visit": "its errors were read while designing the NHS number mending",
+    "clinic-visit": "held out: measured only after the transcriber was settled",
+}
+NHS_BY_SCRIPT = {
+    "home-visit": NHS_NUMBERS,
+    "review-visit": REVIEW_NHS_NUMBERS,
+    "clinic-visit": CLINIC_NHS_NUMBERS,
+}
 
 
 def reference(script: str = "home-visit") -> str:

@@ -14,10 +14,11 @@ Recordings:
 
 * ``jfk.flac`` and ``stereo_diarization.wav``: SYSTRAN/faster-whisper test data (MIT),
   read in place from ../shared/data/audio.
-* a synthetic OT home visit of 5.5 minutes: two espeak-ng voices, spoken phone numbers,
-  NHS numbers and postcodes (benchmarks/_conversation.py), mono and with one voice
-  per stereo channel; made with Debian's espeak-ng (installed with apt-get when missing
-  and root) and cached in benchmarks/.cache/.
+* three synthetic OT visits of 5.5 minutes each (home, review and clinic): two espeak-ng
+  voices, spoken phone numbers, NHS numbers and postcodes (benchmarks/_conversation.py),
+  mono and with one voice per stereo channel; made with Debian's espeak-ng (installed
+  with apt-get when missing and root) and cached in benchmarks/.cache/. The clinic visit
+  is held out: it was written, and first measured, after the transcriber was settled.
 
 Speaker labels: on the synthetic conversation the reference is the script (who said
 each turn, and when); on ``stereo_diarization.wav`` there is no annotation, so the
@@ -174,7 +175,7 @@ def main() -> None:
     for script, (_, _, turns) in conversations.items():
         said = talk.nhs_said(script)
         print(f"synthetic conversation {script}: {turns[-1][2] / 60:.1f} min, {len(turns)} turns, "
-              f"{len(said)} NHS numbers said ({len(set(said))} different)")
+              f"{len(said)} NHS numbers said ({len(set(said))} different); {talk.SCRIPT_ROLE[script]}")
     print(f"voices {args.voices[0]} (OT) and {args.voices[1]} (client); {os.cpu_count()} cores, load average "
           f"{load:.1f} at start; overrides {overrides or 'none'}")
     print(f"{'model':8} {'recording':26} {'audio s':>7} {'load s':>6} {'RTF':>6} {'CPU/s':>7} {'WER':>7} "

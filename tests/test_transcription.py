@@ -25,7 +25,13 @@ from assistant.errors import AudioError, BadInput
 from assistant.records import Segment, Transcript, Word
 from assistant.settings import Settings
 from assistant.speakers import ChannelLoudness, infer_roles, relabel
-from assistant.transcript_guard import doubtful_nhs_numbers, guard_segments, is_known_hallucination, repetition_loop
+from assistant.transcript_guard import (
+    doubtful_numbers,
+    guard_segments,
+    is_known_hallucination,
+    repetition_loop,
+    well_formed_numbers,
+)
 from assistant.transcription import WhisperTranscriber
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "audio"
@@ -307,27 +313,34 @@ def test_when_a_digit_loops_inside_a_number_then_segment_is_flagged_but_real_num
 
 
 @pytest.mark.parametrize(
-    ("said", "doubtful"),
+    ("said", "doubtful", "why"),
     [
-        ("It is 158-813-988-0.", ["158-813-988-0"]),  # a 9 heard as an 8: fails the check digit
-        ("So that is 1-5-8-8-1-3-9-8-0.", ["1-5-8-8-1-3-9-8-0"]),  # a digit dropped
-        ("For NHS number 6 I-8, 7 I-7, 3-0 I-1, if", ["6 I-8, 7 I-7, 3-0 I-1"]),  # nine heard as "I"
-        ("NHS number 485 777 3456.", ["485 777 3456"]),
-        ("It is 158-813-998-0.", []),  # valid
-        ("is 698, 797, 3091, if you", []),  # valid
-        ("My mobile is 07700 900123.", []),  # a phone number
-        ("It cost 1,000,000 and I am 6 I think", []),
-        ("postcode CM1 1AB", []),
+        ("It is 158-813-988-0.", ["158-813-988-0"], "fails its check digit"),  # a 9 heard as an 8
+        ("So that is 1-5-8-8-1-3-9-8-0.", ["1-5-8-8-1-3-9-8-0"], "fails its check digit"),  # a digit dropped
+        ("For NHS number 6 I-8, 7 I-7, 3-0 I-1, if", ["6 I-8, 7 I-7, 3-0 I-1"], "a letter among its digits"),
+        ("NHS number 485 777 3456.", ["485 777 3456"], "fails its check digit"),
+        ("My mobile is 077-07719.", ["077-07719"], "8 digits, which no UK phone number has"),
+        ("Her number is 077-0-0-9-0-0-0-4-56.", ["077-0-0-9-0-0-0-4-56"], "12 digits"),
+        ("It is 158-813-998-0.", [], ""),  # valid
+        ("is 698, 797, 3091, if you", [], ""),  # valid
+        ("My mobile is 07700 900123, the surgery 01245 421421.", [], ""),  # phone numbers
+        ("It cost 1,000,000 and I am 6 I think", [], ""),
+        ("postcode CM1 1AB", [], ""),
     ],
 )
-def test_when_a_number_is_shaped_like_an_nhs_number_then_its_check_digit_decides(
-    said: str, doubtful: list[str]
+def test_when_a_number_is_not_what_an_nhs_or_phone_number_looks_like_then_it_is_doubted(
+    said: str, doubtful: list[str], why: str
 ) -> None:
-    assert doubtful_nhs_numbers(said) == doubtful
+    assert [number for number, _ in doubtful_numbers(said)] == doubtful
     (kept,) = guard_segments([_segment(said)]).kept
     assert kept.low_confidence == bool(doubtful)
     if doubtful:
-        assert "fails its check digit" in (kept.review_reason or "")
+        assert why in (kept.review_reason or "")
+
+
+def test_when_numbers_check_out_then_they_are_well_formed() -> None:
+    said = "It is 943 476 5919, my mobile is 07700 900123, and not 158-813-988-0 or 1,000,000."
+    assert well_formed_numbers(said) == ["943 476 5919", "07700 900123"]
 
 
 def test_when_an_nhs_number_is_misheard_then_it_is_heard_again_until_its_check_digit_holds(
@@ -340,10 +353,10 @@ def test_when_an_nhs_number_is_misheard_then_it_is_heard_again_until_its_check_d
     mended = base.transcribe(clip)
     assert "6987973091" in re.sub(r"\D", "", mended.text)
     assert not any("check digit" in (s.review_reason or "") for s in mended.segments)
-    monkeypatch.setattr(base, "_mended", lambda segments, *args: segments)
+    monkeypatch.setattr(base, "_mend_numbers", lambda segments, *args: segments)
     heard = base.transcribe(clip)
     assert "6987973091" not in re.sub(r"\D", "", heard.text), "first hearing is right: the test proves nothing"
-    assert any("fails its check digit" in (s.review_reason or "") for s in heard.segments)
+    assert any("a letter among its digits" in (s.review_reason or "") for s in heard.segments)
 
 
 def test_when_confident_then_not_flagged() -> None:
