@@ -82,13 +82,13 @@ def is_known_hallucination(segment: Segment) -> bool:
 def repetition_loop(text: str, min_repeats: int = 4, min_words: int = 8) -> str | None:
     """The text with a decoding loop collapsed to one pass, or None when there is no loop.
 
-    A loop is a run of 1-8 words said ``min_repeats`` or more times in a row and
+    A loop is a run of 1-16 words said ``min_repeats`` or more times in a row and
     covering at least ``min_words`` words ("no, no, no, no" is speech; the same
     sentence five times over is not).
     """
     words = text.split()
     keys = [_plain(w) for w in words]
-    for size in range(1, 9):
+    for size in range(1, 17):
         for begin in range(len(words) - size * min_repeats + 1):
             gram = keys[begin : begin + size]
             repeats = 1

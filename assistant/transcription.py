@@ -201,10 +201,10 @@ class WhisperTranscriber:
 
         Whisper sometimes jumps over a stretch of speech inside a 30-s window (the
         decoder goes straight to a later sentence, leaving one "word" that lasts
-        seconds, or a long gap between two words). A piece that holds such a word, or a
-        gap before or inside it that the voice detector says had speech in it, is
-        transcribed again from the end of the last good word, once, one stretch of
-        speech at a time, and that text replaces it.
+        seconds, or a long gap between two words), or stops before the last sentence. A
+        piece that holds such a word, or a gap before, inside or after it that the voice
+        detector says had speech in it, is transcribed again from the end of the last good
+        word, once, one stretch of speech at a time, and that text replaces it.
         """
         options = self._options(foreign)
         pieces, _info = self._model.transcribe(samples, **options)
@@ -236,16 +236,35 @@ class WhisperTranscriber:
             begin = words[good - 1].end if good else done
             stop = min(track_s, max(piece.end, words[-1].end) + 0.2)
             speech = speech if speech is not None else _speech_spans(samples)
-            stretches = [(max(begin, a - 0.2), min(stop, b + 0.2)) for a, b in speech if b > begin and a < stop]
-            log.info("re-transcribing %.1f-%.1f s in %d stretch(es): Whisper skipped speech there",
-                     offset + begin, offset + stop, len(stretches))
-            for a, b in stretches:
-                if b - a < 0.3:
-                    continue
-                again, _ = self._model.transcribe(samples[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)], **options)
-                for redo in again:
-                    yield from self._segments(redo, list(redo.words or []), offset + a, offset + b, channel)
+            yield from self._hear_again(samples, begin, stop, speech, options, offset, channel)
             done = max(done, stop)
+        # Whisper can also stop early, before the last sentence of the track
+        if track_s - done >= MISSED_SPEECH_S:
+            speech = speech if speech is not None else _speech_spans(samples)
+            if _overlap(speech, done, track_s) >= MISSED_SPEECH_S:
+                yield from self._hear_again(samples, done, track_s, speech, options, offset, channel)
+
+    def _hear_again(
+        self,
+        samples: np.ndarray,
+        begin: float,
+        stop: float,
+        speech: list[tuple[float, float]],
+        options: dict[str, Any],
+        offset: float,
+        channel: int | None,
+    ) -> Iterator[Segment]:
+        """Transcribe ``begin``-``stop`` (track seconds) again, one stretch of speech at a time."""
+        track_s = len(samples) / SAMPLE_RATE
+        stretches = [(max(begin, a - 0.2), min(stop, b + 0.2)) for a, b in speech if b > begin and a < stop]
+        log.info("re-transcribing %.1f-%.1f s in %d stretch(es): Whisper skipped speech there",
+                 offset + begin, offset + stop, len(stretches))
+        for a, b in stretches:
+            if b - a < 0.3:
+                continue
+            again, _ = self._model.transcribe(samples[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)], **options)
+            for redo in again:
+                yield from self._segments(redo, list(redo.words or []), offset + a, offset + min(b, track_s), channel)
 
     def _options(self, foreign: bool) -> dict[str, Any]:
         """faster-whisper's options for one track (``foreign``: a chunk with another language in it)."""
@@ -300,8 +319,12 @@ class WhisperTranscriber:
             at += 1
             a, b = max(0.0, group[0].start - offset - 0.3), min(track_s, group[-1].end - offset + 0.3)
             clip = samples[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)]
-            phone_first = any(digits.startswith("0") for digits in _doubtful_digits(group))
-            for prompt in PHONE_PROMPTS + NHS_PROMPTS if phone_first else NHS_PROMPTS + PHONE_PROMPTS:
+            # prompts for the kind of number in doubt: a phone number starts with 0, an NHS number does not
+            doubted = _doubtful_digits(group)
+            prompts = (PHONE_PROMPTS if any(d.startswith("0") for d in doubted) else ()) + (
+                NHS_PROMPTS if any(not d.startswith("0") for d in doubted) else ()
+            )
+            for prompt in prompts:
                 again = {**options, "hotwords": None, "initial_prompt": prompt, "vad_filter": False}
                 pieces, _ = self._model.transcribe(clip, **again)
                 redone = [
