@@ -324,6 +324,7 @@ class WhisperTranscriber:
             prompts = (PHONE_PROMPTS if any(d.startswith("0") for d in doubted) else ()) + (
                 NHS_PROMPTS if any(not d.startswith("0") for d in doubted) else ()
             )
+            mended: list[Segment] = []
             for prompt in prompts:
                 again = {**options, "hotwords": None, "initial_prompt": prompt, "vad_filter": False}
                 pieces, _ = self._model.transcribe(clip, **again)
@@ -332,18 +333,19 @@ class WhisperTranscriber:
                     for piece in pieces
                     for s in self._segments(piece, list(piece.words or []), offset + a, offset + b, segment.channel)
                 ]
+                if _doubtful_digits(redone) == doubted:
+                    break  # heard the same way again: that may be what was said (an NHS number can be wrong)
                 text = " ".join(s.text for s in redone)
                 if redone and not doubtful_numbers(text) and well_formed_numbers(text):
                     log.info("heard %r again as %r", " ".join(g.text for g in group), text)
-                    out.extend(
+                    mended = [
                         s.model_copy(update={"low_confidence": True, "review_reason": REHEARD_PHONE})
-                        if any(n.lstrip("(+").startswith("0") for n in well_formed_numbers(s.text))
+                        if any(n.startswith("0") for n in well_formed_numbers(s.text))
                         else s
                         for s in redone
-                    )
+                    ]
                     break
-            else:
-                out.extend(group)
+            out.extend(mended or group)
         return out
 
     @staticmethod
