@@ -374,6 +374,24 @@ def nhs_found(hypothesis: str, script: str = "home-visit") -> list[tuple[str, bo
     return out
 
 
+def nhs_misses_unflagged(transcript: dict, script: str, turns: list[tuple[str, float, float]]) -> list[str]:
+    """NHS numbers said but not heard digit-exact, where no segment over that turn is flagged for checking."""
+    said_in = [
+        turn
+        for turn, (_, text) in enumerate(SCRIPTS[script])
+        for number in NHS_BY_SCRIPT[script]
+        for _ in range(text.count(nhs(number)))
+    ]
+    out = []
+    for (number, exact), turn in zip(nhs_found(transcript["text"], script), said_in, strict=True):
+        _, start, end = turns[turn]
+        if not exact and not any(
+            s["low_confidence"] for s in transcript["segments"] if s["start"] < end and s["end"] > start
+        ):
+            out.append(number)
+    return out
+
+
 # ── making the audio ───────────────────────────────────────────────────────
 
 

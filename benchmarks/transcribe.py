@@ -198,9 +198,12 @@ def main() -> None:
                 found = talk.nhs_found(transcript["text"], script)
                 right, unknown = role_share(transcript["segments"], turns)
                 key = f"{script} {kind}"
+                unflagged = talk.nhs_misses_unflagged(transcript, script, turns)
                 got[key] = {"wer": error, "rtf": run["seconds"] / transcript["duration"], "nhs": found,
-                            "roles": right}
-                notes = [f"NHS digit-exact {sum(ok for _, ok in found)}/{len(found)}"]
+                            "roles": right, "unflagged": unflagged}
+                misses = len(found) - sum(ok for _, ok in found)
+                notes = [f"NHS digit-exact {len(found) - misses}/{len(found)}"
+                         + (f" ({misses - len(unflagged)} of {misses} misses flagged for checking)" if misses else "")]
                 if kind == "mono":
                     notes.append(f"roles inferred from words right {right:.0%} of speech time ({unknown:.0%} "
                                  "unknown)")
@@ -252,6 +255,8 @@ def report(summary: dict[str, dict[str, Any]]) -> None:
         exact = sum(ok for _, ok in value["nhs"])
         checks.append((f"NHS numbers digit-exact ({key})", f"{exact}/{len(value['nhs'])}",
                        exact == len(value["nhs"]), "{}"))
+        checks.append((f"NHS numbers neither exact nor flagged for checking ({key})", len(value["unflagged"]),
+                       not value["unflagged"], "{}"))
     if "jfk_wer" in base:
         checks.append(("WER on jfk.flac <= 5 %", base["jfk_wer"], base["jfk_wer"] <= TARGETS["wer"], "{:.1%}"))
     if "sample_speakers" in base:
