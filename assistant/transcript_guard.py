@@ -51,6 +51,7 @@ _DIGIT_LOOP = re.compile(r"(\d)(?:\W{0,2}\1){7,}")
 # A spoken number as Whisper writes it: "943 476 5919", "158-813-998-0", "698, 797, 3091", and the
 # broken forms "6 I-8, 7 I-7" (a digit heard as a letter) that a number-shaped prompt mends.
 _SPOKEN_NUMBER = re.compile(r"\d(?:(?:[\s,.-]{0,2}|[\s,.-]{0,2}\b[A-Z]\b[\s,.-]{0,2})\d)+")
+_AMOUNT = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")  # "10,000,000": an amount, not an identifier
 LOGPROB_FLOOR = -1.0  # Whisper's own threshold for a failed decode
 NO_SPEECH_CEILING = 0.6
 COMPRESSION_CEILING = 2.4  # above this the text repeats itself
@@ -111,7 +112,8 @@ def doubtful_numbers(text: str) -> list[tuple[str, str]]:
     People say NHS and phone numbers in groups, and Whisper can drop, double or change a
     digit, hear one as a letter, or loop. What a number should look like is known: an NHS
     number is 10 digits whose last is a modulus-11 check digit; a UK phone number starts
-    with 0 and has 10 or 11 digits.
+    with 0 and has 10 or 11 digits. A run of 8 to 11 digits not starting with 0 is taken
+    for an NHS number (amounts written with thousands separators are not).
     """
     out = []
     for written, digits in _spoken_numbers(text):
@@ -123,7 +125,11 @@ def doubtful_numbers(text: str) -> list[tuple[str, str]]:
             out.append((written, "a letter among its digits"))
         elif digits.startswith("0") and (7 <= len(digits) <= 9 or 12 <= len(digits) <= 14):
             out.append((written, f"{len(digits)} digits, which no UK phone number has"))
-        elif not digits.startswith("0") and 9 <= len(digits) <= 11 and not nhs_checksum_ok(digits):
+        elif _AMOUNT.fullmatch(written) or digits.startswith("0") or not 8 <= len(digits) <= 11:
+            continue
+        elif len(digits) != 10:
+            out.append((written, f"{len(digits)} digits: an NHS number has 10, said in groups of 3, 3 and 4"))
+        elif not nhs_checksum_ok(digits):
             out.append((written, "shaped like an NHS number but fails its check digit"))
     return out
 

@@ -316,7 +316,8 @@ def test_when_a_digit_loops_inside_a_number_then_segment_is_flagged_but_real_num
     ("said", "doubtful", "why"),
     [
         ("It is 158-813-988-0.", ["158-813-988-0"], "fails its check digit"),  # a 9 heard as an 8
-        ("So that is 1-5-8-8-1-3-9-8-0.", ["1-5-8-8-1-3-9-8-0"], "fails its check digit"),  # a digit dropped
+        ("So that is 1-5-8-8-1-3-9-8-0.", ["1-5-8-8-1-3-9-8-0"], "9 digits: an NHS number has 10"),  # one dropped
+        ("So that is 78842235 for him.", ["78842235"], "8 digits"),  # two dropped
         ("For NHS number 6 I-8, 7 I-7, 3-0 I-1, if", ["6 I-8, 7 I-7, 3-0 I-1"], "a letter among its digits"),
         ("NHS number 485 777 3456.", ["485 777 3456"], "fails its check digit"),
         ("My mobile is 077-07719.", ["077-07719"], "8 digits, which no UK phone number has"),
@@ -325,6 +326,7 @@ def test_when_a_digit_loops_inside_a_number_then_segment_is_flagged_but_real_num
         ("is 698, 797, 3091, if you", [], ""),  # valid
         ("My mobile is 07700 900123, the surgery 01245 421421.", [], ""),  # phone numbers
         ("It cost 1,000,000 and I am 6 I think", [], ""),
+        ("The grant was 10,000,000 over 20 or 30 years, since 2019", [], ""),
         ("postcode CM1 1AB", [], ""),
     ],
 )
