@@ -163,6 +163,22 @@ class Services:
             self.store.audit("system", "audio_deleted", f"recording:{recording['id']}")
         return len(due)
 
+    def keep_purging_audio(self, every_s: float = 600.0, stop: threading.Event | None = None) -> threading.Thread:
+        """Purge expired audio every ``every_s`` seconds in a daemon thread, so a server left running
+        deletes recordings when their time is up, not only when someone next transcribes."""
+        stop = stop or threading.Event()
+
+        def run() -> None:
+            while not stop.wait(every_s):
+                try:
+                    self.purge_expired_audio()
+                except Exception:  # the next round tries again; never kill the server for this
+                    log.exception("purging expired audio failed")
+
+        thread = threading.Thread(target=run, name="audio-retention", daemon=True)
+        thread.start()
+        return thread
+
     def redact(self, text: str, known: Sequence[str] = (), mapping: dict[str, str] | None = None) -> Redaction:
         from assistant.redaction import Pseudonyms
 

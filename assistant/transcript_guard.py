@@ -51,6 +51,8 @@ _DIGIT_LOOP = re.compile(r"(\d)(?:\W{0,2}\1){7,}")
 # A spoken number as Whisper writes it: "943 476 5919", "158-813-998-0", "698, 797, 3091", and the
 # broken forms "6 I-8, 7 I-7" (a digit heard as a letter) that a number-shaped prompt mends.
 _SPOKEN_NUMBER = re.compile(r"\d(?:(?:[\s,.-]{0,2}|[\s,.-]{0,2}\b[A-Z]\b[\s,.-]{0,2})\d)+")
+DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_DIGIT_WORD = re.compile(r"\b(?:" + "|".join(DIGIT_WORDS) + r")\b", re.I)
 _AMOUNT = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")  # "10,000,000": an amount, not an identifier
 LOGPROB_FLOOR = -1.0  # Whisper's own threshold for a failed decode
 NO_SPEECH_CEILING = 0.6
@@ -102,7 +104,9 @@ def repetition_loop(text: str, min_repeats: int = 4, min_words: int = 8) -> str 
 
 
 def _spoken_numbers(text: str) -> list[tuple[str, str]]:
-    """(number as written, its digits) for each number in ``text``."""
+    """(number as written, its digits) for each number in ``text``; digit words count as digits
+    ("one free seven, eight eight four" is read as 1, then 7884)."""
+    text = _DIGIT_WORD.sub(lambda m: str(DIGIT_WORDS.index(m.group(0).lower())), text)
     return [(m.group(0).strip(" ,.-"), re.sub(r"\D", "", m.group(0))) for m in _SPOKEN_NUMBER.finditer(text)]
 
 

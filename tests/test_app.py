@@ -6,6 +6,8 @@ audio retention and the idle time-out.
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -359,7 +361,14 @@ def test_when_audio_is_kept_for_days_then_it_is_deleted_once_they_pass(services:
 
     with kept.store.tx() as conn:  # two days later
         conn.execute(text("UPDATE recordings SET delete_after = '2000-01-01 00:00:00'"))
-    assert kept.purge_expired_audio() == 1
+    stop = threading.Event()
+    kept.keep_purging_audio(every_s=0.1, stop=stop)  # what the running app does, every 10 minutes
+    try:
+        deadline = time.monotonic() + 10
+        while audio.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
     assert not audio.exists() and kept.store.recordings_for(aid)[0]["path"] is None
     assert kept.store.audit_events(limit=1)[0]["action"] == "audio_deleted"
 

@@ -318,6 +318,9 @@ def test_when_a_digit_loops_inside_a_number_then_segment_is_flagged_but_real_num
         ("It is 158-813-988-0.", ["158-813-988-0"], "fails its check digit"),  # a 9 heard as an 8
         ("So that is 1-5-8-8-1-3-9-8-0.", ["1-5-8-8-1-3-9-8-0"], "9 digits: an NHS number has 10"),  # one dropped
         ("So that is 78842235 for him.", ["78842235"], "8 digits"),  # two dropped
+        ("So that is one free seven, eight eight four, two two three five.", ["7, 8 8 4, 2 2 3 5"], "8 digits"),
+        ("His NHS number is nine four three, four seven six, five nine one nine.", [], ""),  # valid, in words
+        ("I have two sons and one daughter, and four or five grandchildren.", [], ""),
         ("For NHS number 6 I-8, 7 I-7, 3-0 I-1, if", ["6 I-8, 7 I-7, 3-0 I-1"], "a letter among its digits"),
         ("NHS number 485 777 3456.", ["485 777 3456"], "fails its check digit"),
         ("My mobile is 077-07719.", ["077-07719"], "8 digits, which no UK phone number has"),

@@ -16,6 +16,7 @@ def services() -> Services:
     svc = get_services()
     svc.ensure_sample_directory()
     svc.purge_expired_audio()
+    svc.keep_purging_audio()  # and every 10 minutes while the app runs
     return svc
 
 
