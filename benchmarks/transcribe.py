@@ -210,10 +210,10 @@ def main() -> None:
                 else:
                     notes.append(f"roles by channel right {right:.1%} of scripted speech time")
                 row(model, f"{script} ({kind})", run, f"{error:.1%}", notes)
-            misses = [n for n, ok in found if not ok]
-            if misses:
-                print(f"{'':8} {'':26} NHS numbers not digit-exact: {', '.join(misses)}; digit runs heard: "
-                      f"{', '.join(r for r in talk.digit_runs(transcript['text']) if len(r) >= 7)}")
+                wrong = [n for n, ok in found if not ok]
+                if wrong:
+                    print(f"{'':8} {'':26} NHS numbers not digit-exact: {', '.join(wrong)}; digit runs heard: "
+                          f"{', '.join(r for r in talk.digit_runs(transcript['text']) if len(r) >= 7)}")
         if "sample" in args.only:
             run = measure(model, STEREO_SAMPLE, 3, overrides)
             got["sample_speakers"] = channel_accuracy(STEREO_SAMPLE, run["transcript"]["segments"])
