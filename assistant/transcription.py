@@ -255,16 +255,20 @@ class WhisperTranscriber:
         channel: int | None,
     ) -> Iterator[Segment]:
         """Transcribe ``begin``-``stop`` (track seconds) again, one stretch of speech at a time."""
-        track_s = len(samples) / SAMPLE_RATE
         stretches = [(max(begin, a - 0.2), min(stop, b + 0.2)) for a, b in speech if b > begin and a < stop]
         log.info("re-transcribing %.1f-%.1f s in %d stretch(es): Whisper skipped speech there",
                  offset + begin, offset + stop, len(stretches))
         for a, b in stretches:
-            if b - a < 0.3:
-                continue
-            again, _ = self._model.transcribe(samples[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)], **options)
-            for redo in again:
-                yield from self._segments(redo, list(redo.words or []), offset + a, offset + min(b, track_s), channel)
+            if b - a >= 0.3:
+                yield from self._hear_clip(samples, a, b, offset, channel, options)
+
+    def _hear_clip(
+        self, samples: np.ndarray, a: float, b: float, offset: float, channel: int | None, options: dict[str, Any]
+    ) -> list[Segment]:
+        """What Whisper hears in ``a``-``b`` (track seconds, within the track) on its own, as our segments."""
+        pieces, _ = self._model.transcribe(samples[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)], **options)
+        start, end = offset + a, offset + b
+        return [s for piece in pieces for s in self._segments(piece, list(piece.words or []), start, end, channel)]
 
     def _options(self, foreign: bool) -> dict[str, Any]:
         """faster-whisper's options for one track (``foreign``: a chunk with another language in it)."""
@@ -318,7 +322,6 @@ class WhisperTranscriber:
                 group.append(segments[at])
             at += 1
             a, b = max(0.0, group[0].start - offset - 0.3), min(track_s, group[-1].end - offset + 0.3)
-            clip = samples[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)]
             # prompts for the kind of number in doubt: a phone number starts with 0, an NHS number does not
             doubted = _doubtful_digits(group)
             prompts = (PHONE_PROMPTS if any(d.startswith("0") for d in doubted) else ()) + (
@@ -327,12 +330,7 @@ class WhisperTranscriber:
             mended: list[Segment] = []
             for prompt in prompts:
                 again = {**options, "hotwords": None, "initial_prompt": prompt, "vad_filter": False}
-                pieces, _ = self._model.transcribe(clip, **again)
-                redone = [
-                    s
-                    for piece in pieces
-                    for s in self._segments(piece, list(piece.words or []), offset + a, offset + b, segment.channel)
-                ]
+                redone = self._hear_clip(samples, a, b, offset, segment.channel, again)
                 if _doubtful_digits(redone) == doubted:
                     break  # heard the same way again: that may be what was said (an NHS number can be wrong)
                 text = " ".join(s.text for s in redone)

@@ -306,8 +306,6 @@ def reference(script: str = "home-visit") -> str:
     return " ".join(text for _, text in SCRIPTS[script])
 
 
-REFERENCE = reference()
-
 
 # ── scoring ────────────────────────────────────────────────────────────────
 
@@ -374,8 +372,11 @@ def nhs_found(hypothesis: str, script: str = "home-visit") -> list[tuple[str, bo
     return out
 
 
-def nhs_misses_unflagged(transcript: dict, script: str, turns: list[tuple[str, float, float]]) -> list[str]:
-    """NHS numbers said but not heard digit-exact, where no segment over that turn is flagged for checking."""
+def nhs_misses_unflagged(
+    found: list[tuple[str, bool]], transcript: dict, script: str, turns: list[tuple[str, float, float]]
+) -> list[str]:
+    """Of ``found`` (:func:`nhs_found`), the NHS numbers not heard digit-exact where no segment over the
+    turn that said them is flagged for checking."""
     said_in = [
         turn
         for turn, (_, text) in enumerate(SCRIPTS[script])
@@ -383,7 +384,7 @@ def nhs_misses_unflagged(transcript: dict, script: str, turns: list[tuple[str, f
         for _ in range(text.count(nhs(number)))
     ]
     out = []
-    for (number, exact), turn in zip(nhs_found(transcript["text"], script), said_in, strict=True):
+    for (number, exact), turn in zip(found, said_in, strict=True):
         _, start, end = turns[turn]
         if not exact and not any(
             s["low_confidence"] for s in transcript["segments"] if s["start"] < end and s["end"] > start

@@ -198,7 +198,7 @@ def main() -> None:
                 found = talk.nhs_found(transcript["text"], script)
                 right, unknown = role_share(transcript["segments"], turns)
                 key = f"{script} {kind}"
-                unflagged = talk.nhs_misses_unflagged(transcript, script, turns)
+                unflagged = talk.nhs_misses_unflagged(found, transcript, script, turns)
                 got[key] = {"wer": error, "rtf": run["seconds"] / transcript["duration"], "nhs": found,
                             "roles": right, "unflagged": unflagged}
                 misses = len(found) - sum(ok for _, ok in found)
