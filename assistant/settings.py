@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     whisper_threads: int = Field(default_factory=lambda: os.cpu_count() or 1)
     whisper_beam_size: int = 5
     whisper_language: str | None = Field(default="en", description="Expected language; None lets Whisper detect it.")
+    whisper_second_opinion: str | None = Field(
+        default="tiny.en",
+        description="A second Whisper model that hears an NHS number again when the first still fails its "
+        "check digit after hearing it again; None or '' turns it off.",
+    )
     vocabulary: str = Field(
         default="Pool Pod, boccia, walking football, co-careldopa, Colchester, Chelmsford, Harlow, Basildon",
         description="Local words passed to Whisper as hotwords, before every 30-s window.",

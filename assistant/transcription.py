@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from assistant.audio import SAMPLE_RATE, AudioChunk, AudioFile, inspect_audio, read_chunks
-from assistant.errors import AudioError
+from assistant.errors import AudioError, ModelError
 from assistant.records import Segment, Transcript, Word
 from assistant.settings import Settings
 from assistant.speakers import ChannelLoudness, drop_crosstalk, infer_roles, label_by_channel
@@ -64,6 +64,10 @@ NHS_PROMPTS = (
 )
 PHONE_PROMPTS = ("My mobile is 07700 900123.",)
 REHEARD_PHONE = "heard again, as a number in it looked misheard; a phone number has no check digit: check it"
+SECOND_OPINION = (
+    "Whisper {model} heard {first}, which looks misheard however often it listens; Whisper {second_model} "
+    "heard {second}, which passes the check digit: check it against the audio"
+)
 
 
 class Transcriber(Protocol):
@@ -109,7 +113,8 @@ class _LanguageCheck:
 
 
 def _doubtful_digits(segments: list[Segment]) -> list[str]:
-    return [re.sub(r"\D", "", number) for s in segments for number, _ in doubtful_numbers(s.text)]
+    """The misheard-looking numbers in ``segments``, as their digits and any letters among them ("6I8797")."""
+    return [re.sub(r"[^0-9A-Z]", "", number.upper()) for s in segments for number, _ in doubtful_numbers(s.text)]
 
 
 def _runs_into(first: Segment, second: Segment) -> bool:
@@ -148,6 +153,8 @@ class WhisperTranscriber:
             compute_type=settings.whisper_compute_type,
             cpu_threads=settings.whisper_threads,
         )
+        self._second: Any = None  # the second-opinion model, loaded the first time a number needs it
+        self._second_lock = threading.Lock()
 
     @property
     def multilingual(self) -> bool:
@@ -263,10 +270,19 @@ class WhisperTranscriber:
                 yield from self._hear_clip(samples, a, b, offset, channel, options)
 
     def _hear_clip(
-        self, samples: np.ndarray, a: float, b: float, offset: float, channel: int | None, options: dict[str, Any]
+        self,
+        samples: np.ndarray,
+        a: float,
+        b: float,
+        offset: float,
+        channel: int | None,
+        options: dict[str, Any],
+        model: Any = None,
     ) -> list[Segment]:
-        """What Whisper hears in ``a``-``b`` (track seconds, within the track) on its own, as our segments."""
-        pieces, _ = self._model.transcribe(samples[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)], **options)
+        """What Whisper (``model``, else ours) hears in ``a``-``b`` (track seconds, within the track) on its own,
+        as our segments."""
+        model = model or self._model
+        pieces, _ = model.transcribe(samples[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)], **options)
         start, end = offset + a, offset + b
         return [s for piece in pieces for s in self._segments(piece, list(piece.words or []), start, end, channel)]
 
@@ -302,6 +318,11 @@ class WhisperTranscriber:
         A new hearing is used only if no number in it looks misheard and at least one checks
         out; otherwise the segments are kept as heard and the guard flags them for the OT. A
         phone number heard again stays flagged: only an NHS number can prove itself right.
+
+        An NHS-shaped number that still fails is heard once more by a second model
+        (``settings.whisper_second_opinion``, tiny.en by default: it mishears other sounds
+        than base does). Its hearing is used on the same terms, but stays flagged: the two
+        models disagree, and a number said wrongly can be misheard into one that passes.
         """
         options = self._options(foreign)
         track_s = len(samples) / SAMPLE_RATE
@@ -324,27 +345,85 @@ class WhisperTranscriber:
             a, b = max(0.0, group[0].start - offset - 0.3), min(track_s, group[-1].end - offset + 0.3)
             # prompts for the kind of number in doubt: a phone number starts with 0, an NHS number does not
             doubted = _doubtful_digits(group)
+            nhs_shaped = any(not d.startswith("0") for d in doubted)
             prompts = (PHONE_PROMPTS if any(d.startswith("0") for d in doubted) else ()) + (
-                NHS_PROMPTS if any(not d.startswith("0") for d in doubted) else ()
+                NHS_PROMPTS if nhs_shaped else ()
             )
-            mended: list[Segment] = []
-            for prompt in prompts:
-                again = {**options, "hotwords": None, "initial_prompt": prompt, "vad_filter": False}
-                redone = self._hear_clip(samples, a, b, offset, segment.channel, again)
-                if _doubtful_digits(redone) == doubted:
-                    break  # heard the same way again: that may be what was said (an NHS number can be wrong)
-                text = " ".join(s.text for s in redone)
-                if redone and not doubtful_numbers(text) and well_formed_numbers(text):
-                    log.info("heard %r again as %r", " ".join(g.text for g in group), text)
-                    mended = [
-                        s.model_copy(update={"low_confidence": True, "review_reason": REHEARD_PHONE})
-                        if any(n.startswith("0") for n in well_formed_numbers(s.text))
-                        else s
-                        for s in redone
-                    ]
-                    break
-            out.extend(mended or group)
+            again = {**options, "hotwords": None, "vad_filter": False}
+            clip = (samples, a, b, offset, segment.channel)
+            redone, repeated = self._hear_numbers(clip, again, prompts, doubted)
+            if redone:
+                out.extend(
+                    s.model_copy(update={"low_confidence": True, "review_reason": REHEARD_PHONE})
+                    if any(n.startswith("0") for n in well_formed_numbers(s.text))
+                    else s
+                    for s in redone
+                )
+                continue
+            # ten digits heard the same way twice may be what was said (an NHS number given can be wrong)
+            second = self._second_model() if nhs_shaped and not foreign and not repeated else None
+            redone = self._hear_numbers(clip, again, NHS_PROMPTS, doubted, second)[0] if second else []
+            if any(not re.sub(r"\D", "", n).startswith("0") for s in redone for n in well_formed_numbers(s.text)):
+                first = ", ".join(n for g in group for n, _ in doubtful_numbers(g.text))
+                out.extend(self._second_opinion(s, first) for s in redone)
+                continue
+            out.extend(group)
         return out
+
+    def _hear_numbers(
+        self,
+        clip: tuple[np.ndarray, float, float, float, int | None],
+        options: dict[str, Any],
+        prompts: tuple[str, ...],
+        doubted: list[str],
+        model: Any = None,
+    ) -> tuple[list[Segment], bool]:
+        """``clip`` heard again with one prompt after another, until no number in the hearing looks misheard
+        and at least one checks out: (that hearing, False). ([], True) when the ``doubted`` numbers are ten
+        digits each and come back the same (a whole NHS number, heard twice: that may be what was said, as a
+        number given can be wrong); ([], False) when no prompt helps, or what comes back the same is a
+        letter among digits or a digit too few or too many (what this model mishears, not what was said)."""
+        for prompt in prompts:
+            redone = self._hear_clip(*clip, {**options, "initial_prompt": prompt}, model=model)
+            if _doubtful_digits(redone) == doubted:
+                return [], all(d.isdigit() and len(d) == 10 for d in doubted)
+            text = " ".join(s.text for s in redone)
+            if redone and not doubtful_numbers(text) and well_formed_numbers(text):
+                log.info("heard %r again as %r", " ".join(doubted), text)
+                return redone, False
+        return [], False
+
+    def _second_opinion(self, segment: Segment, first: str) -> Segment:
+        numbers = well_formed_numbers(segment.text)
+        if not numbers:
+            return segment
+        reason = SECOND_OPINION.format(
+            first=first, model=self.name, second_model=self.settings.whisper_second_opinion, second=", ".join(numbers)
+        )
+        return segment.model_copy(update={"low_confidence": True, "review_reason": reason})
+
+    def _second_model(self) -> Any:
+        """The second-opinion Whisper model, loaded once when first needed; None when there is none."""
+        name = self.settings.whisper_second_opinion
+        if not name or name == self.settings.whisper_model:
+            return None
+        with self._second_lock:
+            if self._second is None:
+                from faster_whisper import WhisperModel
+
+                from assistant.models import whisper_model_path
+
+                try:
+                    self._second = WhisperModel(
+                        whisper_model_path(name),
+                        device=self.settings.whisper_device,
+                        compute_type=self.settings.whisper_compute_type,
+                        cpu_threads=self.settings.whisper_threads,
+                    )
+                except (ModelError, RuntimeError, OSError, ValueError) as exc:
+                    log.warning("no second opinion on NHS numbers: Whisper %s did not load (%s)", name, exc)
+                    self._second = False
+        return self._second or None
 
     @staticmethod
     def _segments(

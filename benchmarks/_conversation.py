@@ -288,17 +288,95 @@ CLINIC_SCRIPT: list[tuple[str, str]] = [
     ("client", "Thank you, Joanne. This has really helped."),
 ]
 
-SCRIPTS = {"home-visit": SCRIPT, "review-visit": REVIEW_SCRIPT, "clinic-visit": CLINIC_SCRIPT}
+# A fourth visit, written after the transcriber's second-opinion and vocabulary work began, and
+# measured once, at the end, after the last of those changes: held out.
+HUB_NHS_NUMBERS = ["3353886176", "2983086712"]
+HUB_PHONE_NUMBERS = ["07700900280", "01632960205"]
+
+HUB_SCRIPT: list[tuple[str, str]] = [
+    ("OT", "Hello, you must be Keith. I'm Fiona, the occupational therapist who rang you last week. "
+           "Shall we use the quiet room at the back of the hub?"),
+    ("client", "Good idea. The lunch club gets noisy once the tea trolley comes round."),
+    ("OT", "Would you mind if I record our talk, so that I can write my notes up later?"),
+    ("client", "Go ahead, I do not mind at all."),
+    ("OT", "Let me start with the boring part. Do you know your NHS number?"),
+    ("client", f"I carry it on a card in my wallet. Here we are, {nhs(HUB_NHS_NUMBERS[0])}."),
+    ("OT", f"I will read it back to be sure. {nhs(HUB_NHS_NUMBERS[0])}. Have I got that right?"),
+    ("client", "Spot on."),
+    ("OT", "And how do you like to be contacted?"),
+    ("client", f"The house phone is best, {phone(HUB_PHONE_NUMBERS[1])}. I never remember to charge the mobile."),
+    ("OT", "Fair enough. I have your address down in Rayleigh. Can you give me the postcode?"),
+    ("client", "It is S S six, seven T F, just off the high street."),
+    ("OT", "Is there someone we should call in an emergency?"),
+    ("client", f"My son Gary, over in Hockley. His mobile is {phone(HUB_PHONE_NUMBERS[0])}."),
+    ("OT", "Your GP asked us to see you about your breathing. Can you tell me about it in your own words?"),
+    ("client", "I have got chronic obstructive pulmonary disease. Forty years of scaffolding and smoking "
+               "did for my lungs. Some days I can hardly get across the room."),
+    ("OT", "What makes you short of breath at the moment?"),
+    ("client", "Anything with my arms up, like washing my hair or hanging out the washing. "
+               "And the stairs, I have to stop halfway."),
+    ("OT", "Has anyone shown you how to breathe out slowly through pursed lips when that happens?"),
+    ("client", "The nurse at the surgery showed me once, but I forget all about it when I panic."),
+    ("OT", "We can practise it together today, so that it becomes a habit. How do you manage in the shower?"),
+    ("client", "I dread it, honestly. The steam makes me cough, and afterwards I need a lie down."),
+    ("OT", "A shower stool would let you sit while you wash, and a towelling dressing gown saves energy "
+           "drying off."),
+    ("client", "My wife bought me one of those years ago. It is still in the wardrobe with the label on."),
+    ("OT", "Then it is time it came out. What about putting on your socks and shoes?"),
+    ("client", "Bending down is the worst. I sit on the edge of the bed and it can take me ten minutes."),
+    ("OT", "I will bring you a sock aid and a long-handled shoe horn, so that you do not squash your chest."),
+    ("client", "My wife Jean was diagnosed with dementia last year, so I do most of the "
+               "cooking now. She comes to the day centre here on Tuesdays."),
+    ("OT", "That is a lot to take on. How do you get on in the kitchen?"),
+    ("client", "Lifting a full kettle sets me off coughing, and I have nearly dropped it twice."),
+    ("OT", "A kettle tipper holds the kettle in a cradle, so you only have to tilt it to pour. "
+           "I can order one today."),
+    ("client", "Jean would like that too. She still likes to make the tea when she can."),
+    ("OT", "The day centre has a space on Fridays as well. Would you like Jean to come two days a week, "
+           "to give you a break?"),
+    ("client", f"I think she would enjoy it. Her NHS number is {nhs(HUB_NHS_NUMBERS[1])}, if the centre needs it."),
+    ("OT", f"So that is {nhs(HUB_NHS_NUMBERS[1])} for Jean. I will pass it to the manager this afternoon."),
+    ("client", "I have not had a day to myself in months."),
+    ("OT", "What did you enjoy doing before your breathing got worse?"),
+    ("client", "Fishing off Southend pier with my brother. I had an allotment too, but the digging got too much."),
+    ("OT", "Have you been offered pulmonary rehabilitation? It is an exercise course for people with "
+           "lung conditions."),
+    ("client", "I started it at the hospital in Southend, but I stopped because I could not leave Jean alone."),
+    ("OT", "If Jean is here on Fridays, we could book you onto the Friday course. It runs for six weeks, "
+           "and they teach pacing and breathing control."),
+    ("client", "That would work. To be fair, I felt better after the first few sessions."),
+    ("OT", "There is also a gentle walking group in Hockley Woods on Mondays, and a Breathe Easy singing "
+           "group here at the hub. Singing is surprisingly good for your lungs."),
+    ("client", "I cannot sing a note, but Gary could drive me to the woods on a Monday."),
+    ("OT", "Let us write down some SMART goals. What would you like to be doing by the summer?"),
+    ("client", "Getting washed and dressed without being exhausted, and getting back down to the pier."),
+    ("OT", "Then goal one is that you shower and dress with the stool and the sock aid on five mornings "
+           "a week within a month. Goal two is that you finish the six week course. Goal three is that "
+           "you go fishing on the pier with your brother before the summer."),
+    ("client", "It sounds a lot written down, but I can see how it fits together."),
+    ("OT", "I will type up your care plan, send a copy to your GP, and ring you on the house phone "
+           "next Thursday."),
+    ("client", "Cheers, Fiona. I came in for a cup of tea and I am going home with a plan."),
+]
+
+SCRIPTS = {
+    "home-visit": SCRIPT,
+    "review-visit": REVIEW_SCRIPT,
+    "clinic-visit": CLINIC_SCRIPT,
+    "hub-visit": HUB_SCRIPT,
+}
 # what each script was used for, printed with its figures
 SCRIPT_ROLE = {
     "home-visit": "the first script; its errors were read while tuning the transcriber",
     "review-visit": "its errors were read while designing the NHS number mending",
-    "clinic-visit": "held out: measured only after the transcriber was settled",
+    "clinic-visit": "written held out; its errors were read before the NHS second opinion was added",
+    "hub-visit": "held out: written before the last round of transcriber changes and measured only after them",
 }
 NHS_BY_SCRIPT = {
     "home-visit": NHS_NUMBERS,
     "review-visit": REVIEW_NHS_NUMBERS,
     "clinic-visit": CLINIC_NHS_NUMBERS,
+    "hub-visit": HUB_NHS_NUMBERS,
 }
 
 

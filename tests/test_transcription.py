@@ -376,6 +376,69 @@ def test_when_an_nhs_number_is_misheard_then_it_is_heard_again_until_its_check_d
     assert any("a letter among its digits" in (s.review_reason or "") for s in heard.segments)
 
 
+@pytest.mark.parametrize(
+    ("clip", "number", "times", "base_alone"),
+    [
+        # the OT reading 'six nine eight, seven nine seven, three zero nine one' back: base hears "6-I-8"
+        # with every prompt
+        ("nhs-readback-espeak.flac", "6987973091", 1, "a letter among its digits"),
+        # said, then read back: base hears the read-back's "I have eight seven three…" as "I have made
+        # 7-3-4…", nine digits, with every prompt
+        ("nhs-number-twice-espeak.flac", "8734900551", 2, "9 digits"),
+    ],
+)
+def test_when_base_keeps_mishearing_an_nhs_number_then_a_second_model_hears_it_and_it_stays_flagged(
+    services: Any, tiny: WhisperTranscriber, monkeypatch: pytest.MonkeyPatch, clip: str, number: str,
+    times: int, base_alone: str,
+) -> None:
+    """espeak-ng voices; tiny.en, given the NHS prompts, hears a number that passes its check digit."""
+    base = services.transcriber
+    monkeypatch.setattr(base, "_second", tiny._model)  # the session's tiny.en, not a second copy
+    audio = Path(__file__).parent / "data" / clip
+    heard = base.transcribe(audio)
+    assert re.sub(r"\D", "", heard.text).count(number) == times
+    with_number = [s for s in heard.segments if number in re.sub(r"\D", "", s.text)]
+    for segment in with_number:
+        assert segment.low_confidence, "two models disagreed: the OT must still check the number"
+        assert "Whisper tiny.en heard" in (segment.review_reason or "")
+        assert "passes the check digit" in (segment.review_reason or "")
+    monkeypatch.setattr(base, "settings", base.settings.model_copy(update={"whisper_second_opinion": None}))
+    alone = base.transcribe(audio)
+    assert re.sub(r"\D", "", alone.text).count(number) < times, "base alone gets it: the test proves nothing"
+    assert any(base_alone in (s.review_reason or "") for s in alone.segments)
+
+
+def test_when_a_wrong_nhs_number_is_heard_the_same_way_twice_then_no_second_model_changes_it(
+    services: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """'four eight five, seven seven seven, three four five six' fails its own check digit as said: base
+    hears those digits again with the prompts, so they are kept and flagged, and no other model is asked
+    (it could mishear them into a number that passes)."""
+    base = services.transcriber
+
+    def asked() -> None:
+        raise AssertionError("a second model was asked about a number heard the same way twice")
+
+    monkeypatch.setattr(base, "_second_model", asked)
+    heard = base.transcribe(Path(__file__).parent / "data" / "nhs-number-wrong-espeak.flac")
+    (segment,) = [s for s in heard.segments if "4857773456" in re.sub(r"\D", "", s.text)]
+    assert "fails its check digit" in (segment.review_reason or "")
+
+
+def test_when_there_is_no_usable_second_model_then_none_is_used(
+    transcriber: WhisperTranscriber, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(transcriber, "_second", None)
+    transcriber.settings = transcriber.settings.model_copy(update={"whisper_second_opinion": "tiny.en"})
+    assert transcriber._second_model() is None  # the model itself: nothing new to hear
+    transcriber.settings = transcriber.settings.model_copy(update={"whisper_second_opinion": str(tmp_path)})
+    with caplog.at_level("WARNING", logger="reconnect.transcription"):
+        assert transcriber._second_model() is None  # an empty folder: no model.bin
+        assert transcriber._second_model() is None
+    assert len([r for r in caplog.records if "no second opinion" in r.getMessage()]) == 1  # tried once
+
+
 def test_when_confident_then_not_flagged() -> None:
     (kept,) = guard_segments([_segment("I'd like to try boccia at Chelmsford.")]).kept
     assert not kept.low_confidence and kept.review_reason is None
