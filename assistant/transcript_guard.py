@@ -48,6 +48,9 @@ _ON_SILENCE = re.compile("|".join(f"(?:{p})" for p in INVENTED_ON_SILENCE))
 # one digit eight or more times in a row ("0-0-0-0-0-0-0-0"): a decoding loop inside a number, since
 # no UK phone or NHS number has that run; the text is kept (the count can't be known) but flagged
 _DIGIT_LOOP = re.compile(r"(\d)(?:\W{0,2}\1){7,}")
+# one letter spelled eight or more times in a row ("B.O.P.P.P.P.P.P.P.P"): no one spells that, it is a
+# decoding loop (seen on a stretch of near-silence at the end of a turn)
+_LETTER_LOOP = re.compile(r"\b([A-Za-z])(?:[\s.,-]{1,2}\1\b){7,}[.,-]?")
 # A spoken number as Whisper writes it: "943 476 5919", "158-813-998-0", "698, 797, 3091", and the
 # broken forms "6 I-8, 7 I-7" (a digit heard as a letter) that a number-shaped prompt mends.
 _SPOKEN_NUMBER = re.compile(r"\d(?:(?:[\s,.-]{0,2}|[\s,.-]{0,2}\b[A-Z]\b[\s,.-]{0,2})\d)+")
@@ -212,7 +215,13 @@ def guard_segments(segments: Sequence[Segment]) -> GuardReport:
             report.dropped.append((segment, "a repeat of the segment before"))
             continue
         updates: dict[str, object] = {"id": len(report.kept)}
+        letters = _LETTER_LOOP.search(segment.text)
+        if letters and not re.search(r"[A-Za-z]{2,}", _LETTER_LOOP.sub(" ", segment.text)):
+            report.dropped.append((segment, "one letter over and over, a decoding loop"))
+            continue
         collapsed = repetition_loop(segment.text)
+        if letters:
+            collapsed = _LETTER_LOOP.sub(lambda m: m.group(1), collapsed or segment.text)
         if collapsed is not None:
             report.collapsed += 1
             updates["text"] = collapsed

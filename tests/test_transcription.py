@@ -260,6 +260,21 @@ def test_when_text_loops_then_the_loop_is_cut_to_one_pass_and_flagged() -> None:
     assert report.collapsed == 1
 
 
+def test_when_one_letter_loops_then_it_is_dropped_or_cut_and_spelled_codes_are_kept() -> None:
+    """Seen on the stereo clinic visit: 0.3 s of near-silence after a turn came out as
+    "B.O.P.P.P.P.P.P.P.P.P.P.P.P.P." (no-speech 68 %)."""
+    report = guard_segments([
+        _segment("B.O.P.P.P.P.P.P.P.P.P.P.P.P.P.", no_speech_prob=0.68),
+        _segment("It went P-P-P-P-P-P-P-P-P-P and then stopped."),
+        _segment("The postcode is C M 1 1 A B, and it was A A A rated."),
+    ])
+    assert [why for _, why in report.dropped] == ["one letter over and over, a decoding loop"]
+    cut, spelled = report.kept
+    assert cut.text == "It went P and then stopped." and cut.low_confidence
+    assert "repeated phrase" in (cut.review_reason or "")
+    assert spelled.text == "The postcode is C M 1 1 A B, and it was A A A rated." and not spelled.low_confidence
+
+
 def test_when_words_repeat_a_little_then_it_is_speech_not_a_loop() -> None:
     assert repetition_loop("No, no, no, no, I manage the stairs fine.") is None
     assert repetition_loop("very very painful") is None
