@@ -58,7 +58,8 @@ DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "e
 _DIGIT_WORD = re.compile(r"\b(?:" + "|".join(DIGIT_WORDS) + r")\b", re.I)
 _AMOUNT = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")  # "10,000,000": an amount, not an identifier
 LOGPROB_FLOOR = -1.0  # Whisper's own threshold for a failed decode
-NO_SPEECH_CEILING = 0.6
+NO_SPEECH_CEILING = 0.6  # flagged above this when the words are not sure either (log-probability < LOOP_LOGPROB)
+NO_SPEECH_ALONE = 0.8  # and above this whatever the words
 COMPRESSION_CEILING = 2.4  # above this the text repeats itself
 DIGIT_WORD_FLOOR = 0.5  # a number word Whisper gave less than even odds
 SILENCE_NO_SPEECH = 0.4
@@ -119,8 +120,9 @@ def doubtful_numbers(text: str) -> list[tuple[str, str]]:
     People say NHS and phone numbers in groups, and Whisper can drop, double or change a
     digit, hear one as a letter, or loop. What a number should look like is known: an NHS
     number is 10 digits whose last is a modulus-11 check digit; a UK phone number starts
-    with 0 and has 10 or 11 digits. A run of 8 to 11 digits not starting with 0 is taken
-    for an NHS number (amounts written with thousands separators are not).
+    with 0 and has 10 or 11 digits. A run of 8 to 14 digits not starting with 0 is taken
+    for an NHS number (amounts written with thousands separators are not; 15 or more digits
+    may be a card number, which redaction deals with).
     """
     out = []
     for written, digits in _spoken_numbers(text):
@@ -132,7 +134,7 @@ def doubtful_numbers(text: str) -> list[tuple[str, str]]:
             out.append((written, "a letter among its digits"))
         elif digits.startswith("0") and (7 <= len(digits) <= 9 or 12 <= len(digits) <= 14):
             out.append((written, f"{len(digits)} digits, which no UK phone number has"))
-        elif _AMOUNT.fullmatch(written) or digits.startswith("0") or not 8 <= len(digits) <= 11:
+        elif _AMOUNT.fullmatch(written) or digits.startswith("0") or not 8 <= len(digits) <= 14:
             continue
         elif len(digits) != 10:
             out.append((written, f"{len(digits)} digits: an NHS number has 10, said in groups of 3, 3 and 4"))
@@ -155,8 +157,13 @@ def low_confidence_reason(segment: Segment) -> str | None:
     reasons: list[str] = []
     if segment.avg_logprob is not None and segment.avg_logprob < LOGPROB_FLOOR:
         reasons.append(f"low average log-probability {segment.avg_logprob:.2f}")
-    if segment.no_speech_prob is not None and segment.no_speech_prob > NO_SPEECH_CEILING:
-        reasons.append(f"may be no speech ({segment.no_speech_prob:.0%})")
+    # Whisper reads "no speech" off its first step, which the text of the window before shifts: with
+    # that context, clear speech (log-probability above -0.35) came out at 0.63-0.66 in 73 segments of
+    # a 60-minute recording, so between the two bars the words must be unsure as well
+    no_speech = segment.no_speech_prob or 0.0
+    unsure_words = segment.avg_logprob is not None and segment.avg_logprob < LOOP_LOGPROB
+    if no_speech > NO_SPEECH_ALONE or (no_speech > NO_SPEECH_CEILING and unsure_words):
+        reasons.append(f"may be no speech ({no_speech:.0%})")
     if segment.compression_ratio is not None and segment.compression_ratio > COMPRESSION_CEILING:
         reasons.append(f"repetitive text (compression {segment.compression_ratio:.1f})")
     for number, why in doubtful_numbers(segment.text):
