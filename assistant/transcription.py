@@ -157,6 +157,12 @@ class WhisperTranscriber:
         self._second_lock = threading.Lock()
 
     @property
+    def previous_text(self) -> bool:
+        """Whether windows are decoded with the text before them (settings; by default not for tiny models)."""
+        chosen = self.settings.whisper_previous_text
+        return chosen if chosen is not None else "tiny" not in Path(self.name).name
+
+    @property
     def multilingual(self) -> bool:
         return bool(self._model.model.is_multilingual)
 
@@ -296,12 +302,13 @@ class WhisperTranscriber:
             "beam_size": self.settings.whisper_beam_size,
             "vad_filter": True,
             # hotwords go in front of every 30-s window, then the text of the window before: on four
-            # 5.5-minute mono conversations that context took WER from 6.8 % to 5.4 % on average (see
-            # the README; faster-whisper drops it after a window decoded by sampling). On one channel
-            # of a stereo recording the window before is one side of the talk with gaps in it, and
-            # there the context set off a 60-digit loop: it is left out
+            # 5.5-minute mono conversations that context took base's WER from 6.8 % to 5.4 % on average
+            # (see the README; faster-whisper drops it after a window decoded by sampling). On one
+            # channel of a stereo recording the window before is one side of the talk with gaps in it,
+            # and there the context set off a 60-digit loop: it is left out. Tiny models go without it
+            # unless settings say otherwise (see Settings.whisper_previous_text)
             "hotwords": self.settings.vocabulary or None,
-            "condition_on_previous_text": mixed,
+            "condition_on_previous_text": mixed and self.previous_text,
             # word timings cost about 5 % more and give tight segment ends (the stereo speaker split
             # and evidence links rely on them), each digit's probability (the guard flags unsure
             # numbers) and the skip check below; they are dropped from the transcript unless asked for

@@ -18,9 +18,8 @@ Recordings:
   hub): two espeak-ng voices, spoken phone numbers, NHS numbers and postcodes
   (benchmarks/_conversation.py), mono and with one voice per stereo channel; made with
   Debian's espeak-ng (installed with apt-get when missing and root) and cached in
-  benchmarks/.cache/. The hub visit is held out: written before the last round of
-  transcriber changes (the NHS second opinion) and measured only after them. The clinic
-  visit was held out until its errors were read before that round.
+  benchmarks/.cache/. Each was held out when written; none is any more (each
+  script's role, printed with its figures, says what it was used for).
 
 Speaker labels: on the synthetic conversation the reference is the script (who said
 each turn, and when); on ``stereo_diarization.wav`` there is no annotation, so the
@@ -148,7 +147,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(MODELS))
     held_out = ", ".join(name for name, role in talk.SCRIPT_ROLE.items() if role.startswith("held out"))
     parser.add_argument("--scripts", nargs="+", choices=list(talk.SCRIPTS), default=list(talk.SCRIPTS),
-                        help=f"which synthetic conversations (held out: {held_out})")
+                        help=f"which synthetic conversations (held out: {held_out or 'none'})")
     parser.add_argument("--only", nargs="*", choices=["jfk", "mono", "stereo", "sample"],
                         default=["jfk", "mono", "stereo", "sample"],
                         help="which recordings to run (none: `--only --long` for the long recording alone)")

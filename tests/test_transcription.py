@@ -448,6 +448,16 @@ def test_when_a_wrong_nhs_number_is_heard_the_same_way_twice_then_no_second_mode
     assert "fails its check digit" in (segment.review_reason or "")
 
 
+def test_when_a_mono_track_is_decoded_then_base_carries_the_text_before_and_tiny_and_channels_do_not(
+    services: Any, transcriber: WhisperTranscriber
+) -> None:
+    assert services.transcriber._options(False)["condition_on_previous_text"] is True
+    assert services.transcriber._options(False, mixed=False)["condition_on_previous_text"] is False
+    assert transcriber._options(False)["condition_on_previous_text"] is False  # tiny.en
+    transcriber.settings = transcriber.settings.model_copy(update={"whisper_previous_text": True})
+    assert transcriber._options(False)["condition_on_previous_text"] is True
+
+
 def test_when_there_is_no_usable_second_model_then_none_is_used(
     transcriber: WhisperTranscriber, tmp_path: Path, caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
