@@ -271,9 +271,10 @@ class WhisperTranscriber:
         stretches = [(max(begin, a - 0.2), min(stop, b + 0.2)) for a, b in speech if b > begin and a < stop]
         log.info("re-transcribing %.1f-%.1f s in %d stretch(es): Whisper skipped speech there",
                  offset + begin, offset + stop, len(stretches))
+        alone = {**options, "condition_on_previous_text": False}  # as for a number heard again (_mend_numbers)
         for a, b in stretches:
             if b - a >= 0.3:
-                yield from self._hear_clip(samples, a, b, offset, channel, options)
+                yield from self._hear_clip(samples, a, b, offset, channel, alone)
 
     def _hear_clip(
         self,
