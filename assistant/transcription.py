@@ -271,10 +271,9 @@ class WhisperTranscriber:
         stretches = [(max(begin, a - 0.2), min(stop, b + 0.2)) for a, b in speech if b > begin and a < stop]
         log.info("re-transcribing %.1f-%.1f s in %d stretch(es): Whisper skipped speech there",
                  offset + begin, offset + stop, len(stretches))
-        alone = {**options, "condition_on_previous_text": False}  # as for a number heard again (_mend_numbers)
         for a, b in stretches:
             if b - a >= 0.3:
-                yield from self._hear_clip(samples, a, b, offset, channel, alone)
+                yield from self._hear_clip(samples, a, b, offset, channel, options)
 
     def _hear_clip(
         self,
@@ -287,8 +286,10 @@ class WhisperTranscriber:
         model: Any = None,
     ) -> list[Segment]:
         """What Whisper (``model``, else ours) hears in ``a``-``b`` (track seconds, within the track) on its own,
-        as our segments."""
+        as our segments. A clip is heard without the text before it: carrying its own text into its last
+        fraction of a second set off slow sampled decodes (19 re-heard numbers took 39 s instead of 16 s)."""
         model = model or self._model
+        options = {**options, "condition_on_previous_text": False}
         pieces, _ = model.transcribe(samples[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)], **options)
         start, end = offset + a, offset + b
         return [s for piece in pieces for s in self._segments(piece, list(piece.words or []), start, end, channel)]
@@ -361,9 +362,7 @@ class WhisperTranscriber:
             prompts = (PHONE_PROMPTS if any(d.startswith("0") for d in doubted) else ()) + (
                 NHS_PROMPTS if nhs_shaped else ()
             )
-            # a clip is heard with its prompt alone: carrying its own text into its last fraction of a
-            # second set off slow sampled decodes (19 re-hearings took 39 s instead of 16 s)
-            again = {**options, "hotwords": None, "vad_filter": False, "condition_on_previous_text": False}
+            again = {**options, "hotwords": None, "vad_filter": False}
             clip = (samples, a, b, offset, segment.channel)
             redone, repeated = self._hear_numbers(clip, again, prompts, doubted)
             if redone:
@@ -377,7 +376,7 @@ class WhisperTranscriber:
             # ten digits heard the same way twice may be what was said (an NHS number given can be wrong)
             second = self._second_model() if nhs_shaped and not foreign and not repeated else None
             redone = self._hear_numbers(clip, again, NHS_PROMPTS, doubted, second)[0] if second else []
-            if any(not re.sub(r"\D", "", n).startswith("0") for s in redone for n in well_formed_numbers(s.text)):
+            if any(not n.startswith("0") for s in redone for n in well_formed_numbers(s.text)):
                 first = ", ".join(n for g in group for n, _ in doubtful_numbers(g.text))
                 out.extend(self._second_opinion(s, first) for s in redone)
                 continue
