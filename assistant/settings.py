@@ -46,7 +46,11 @@ class Settings(BaseSettings):
     whisper_device: Literal["cpu", "cuda", "auto"] = "cpu"
     whisper_compute_type: str = "int8"
     whisper_threads: int = Field(default_factory=lambda: os.cpu_count() or 1)
-    whisper_beam_size: int = 5
+    whisper_beam_size: int = Field(
+        default=3,
+        description="Beams searched when decoding. 3 and 5 tied on WER over four synthetic visits (mean 5.3 and "
+        "5.4 %), 3 being 12 % faster; on a fifth, held out for the choice, 3 gave 5.0 % and 5 gave 5.6 %.",
+    )
     whisper_language: str | None = Field(default="en", description="Expected language; None lets Whisper detect it.")
     whisper_previous_text: bool | None = Field(
         default=None,

@@ -56,6 +56,9 @@ _LETTER_LOOP = re.compile(r"\b([A-Za-z])(?:[\s.,-]{1,2}\1\b){7,}[.,-]?")
 _SPOKEN_NUMBER = re.compile(r"\d(?:(?:[\s,.-]{0,2}|[\s,.-]{0,2}\b[A-Z]\b[\s,.-]{0,2})\d)+")
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _DIGIT_WORD = re.compile(r"\b(?:" + "|".join(DIGIT_WORDS) + r")\b", re.I)
+# "NHS number" or "number" (not "number of") and what follows to the end of the sentence (Whisper
+# writes a number said in groups with commas, not stops)
+_NUMBER_SAID = re.compile(r"\b(?:(NHS)\s+(?:number|no\b)|number\b(?!\s+of\b))(?:(?!\bnumber\b)[^.?!])*", re.I)
 _AMOUNT = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")  # "10,000,000": an amount, not an identifier
 LOGPROB_FLOOR = -1.0  # Whisper's own threshold for a failed decode
 NO_SPEECH_CEILING = 0.6  # flagged above this when the words are not sure either (log-probability < LOOP_LOGPROB)
@@ -140,6 +143,24 @@ def doubtful_numbers(text: str) -> list[tuple[str, str]]:
             out.append((written, f"{len(digits)} digits: an NHS number has 10, said in groups of 3, 3 and 4"))
         elif not nhs_checksum_ok(digits):
             out.append((written, "shaped like an NHS number but fails its check digit"))
+    return out + _broken_numbers(text)
+
+
+def _broken_numbers(text: str) -> list[tuple[str, str]]:
+    """A number said ("my NHS number is …", "the number is …") whose digits are broken up by words or
+    cut short: "H&H number is 485, salmon salmon salmon, 3456" (seven said as a word Whisper knows
+    better). Flagged when no 8 digits come in a row and there are at least 5 digits in all, or any
+    after "NHS number" (a house, bus or room number has fewer). 8 or more are checked as a number."""
+    text = _DIGIT_WORD.sub(lambda m: str(DIGIT_WORDS.index(m.group(0).lower())), text)
+    out = []
+    for said in _NUMBER_SAID.finditer(text):
+        heard = re.search(r"\d(?:.*\d)?", said.group(0))  # from its first digit to its last
+        # a letter heard for a digit ("6 I-8") holds its place: that number is doubted as it is
+        longest = max((len(re.sub(r"[^0-9A-Z]", "", w)) for w, _ in _spoken_numbers(said.group(0))), default=0)
+        count = sum(ch.isdigit() for ch in heard.group(0)) if heard else 0
+        if heard and longest < 8 and (count >= 5 or said.group(1)):
+            out.append((heard.group(0), f"a number said, but {count} digits heard in it, at most {longest} in a "
+                        "row (an NHS number has 10, a UK phone number 10 or 11)"))
     return out
 
 

@@ -354,6 +354,13 @@ def test_when_a_digit_loops_inside_a_number_then_segment_is_flagged_but_real_num
         ("It cost 1,000,000 and I am 6 I think", [], ""),
         ("The grant was 10,000,000 over 20 or 30 years, since 2019", [], ""),
         ("postcode CM1 1AB", [], ""),
+        # base with 3 beams on nhs-number-wrong-espeak.flac: "seven seven seven" heard as a word
+        ("H&H number is 485, salmon salmon salmon, 3456", ["485, salmon salmon salmon, 3456"], "7 digits heard in it"),
+        ("Her NHS number is 485, 777.", ["485, 777"], "6 digits heard in it, at most 6 in a row"),
+        ("My number is 077, salmon, 900123.", ["077, salmon, 900123"], "9 digits heard in it"),
+        ("Her NHS number? I do not know it.", [], ""),
+        ("The door number is 12, and the bus number is 101.", [], ""),  # fewer than 5 digits each
+        ("A number of times, 3 or 4, since 2019 and 2020.", [], ""),
     ],
 )
 def test_when_a_number_is_not_what_an_nhs_or_phone_number_looks_like_then_it_is_doubted(
@@ -414,8 +421,10 @@ def test_when_base_keeps_mishearing_an_nhs_number_then_a_second_model_hears_it_a
     services: Any, tiny: WhisperTranscriber, monkeypatch: pytest.MonkeyPatch, clip: str, number: str,
     times: int, base_alone: str,
 ) -> None:
-    """espeak-ng voices; tiny.en, given the NHS prompts, hears a number that passes its check digit."""
+    """espeak-ng voices; tiny.en, given the NHS prompts, hears a number that passes its check digit.
+    The clips were chosen for how base with 5 beams hears them (with 3 it gets the read-back right)."""
     base = services.transcriber
+    monkeypatch.setattr(base, "settings", base.settings.model_copy(update={"whisper_beam_size": 5}))
     monkeypatch.setattr(base, "_second", tiny._model)  # the session's tiny.en, not a second copy
     audio = Path(__file__).parent / "data" / clip
     heard = base.transcribe(audio)
@@ -436,8 +445,9 @@ def test_when_a_wrong_nhs_number_is_heard_the_same_way_twice_then_no_second_mode
 ) -> None:
     """'four eight five, seven seven seven, three four five six' fails its own check digit as said: base
     hears those digits again with the prompts, so they are kept and flagged, and no other model is asked
-    (it could mishear them into a number that passes)."""
+    (it could mishear them into a number that passes). With 5 beams: see the next test for 3."""
     base = services.transcriber
+    monkeypatch.setattr(base, "settings", base.settings.model_copy(update={"whisper_beam_size": 5}))
 
     def asked() -> None:
         raise AssertionError("a second model was asked about a number heard the same way twice")
@@ -446,6 +456,20 @@ def test_when_a_wrong_nhs_number_is_heard_the_same_way_twice_then_no_second_mode
     heard = base.transcribe(Path(__file__).parent / "data" / "nhs-number-wrong-espeak.flac")
     (segment,) = [s for s in heard.segments if "4857773456" in re.sub(r"\D", "", s.text)]
     assert "fails its check digit" in (segment.review_reason or "")
+
+
+@pytest.mark.parametrize("beams", [3, 5])
+def test_when_a_wrong_nhs_number_is_said_then_it_is_never_passed_unflagged(
+    services: Any, monkeypatch: pytest.MonkeyPatch, beams: int
+) -> None:
+    """The same clip: with 3 beams base hears "485, salmon salmon salmon, 3456" (and "NHS" as "H&H"),
+    with 5 it hears the digits as said. Either way the OT is told to check the number."""
+    base = services.transcriber
+    monkeypatch.setattr(base, "settings", base.settings.model_copy(update={"whisper_beam_size": beams}))
+    heard = base.transcribe(Path(__file__).parent / "data" / "nhs-number-wrong-espeak.flac")
+    (segment,) = [s for s in heard.segments if "485" in s.text]
+    assert segment.low_confidence
+    assert "check the number" in (segment.review_reason or "")
 
 
 def test_when_a_mono_track_is_decoded_then_base_carries_the_text_before_and_tiny_and_channels_do_not(
