@@ -112,7 +112,7 @@ def repetition_loop(text: str, min_repeats: int = 4, min_words: int = 8) -> str 
 
 def _spoken_numbers(text: str) -> list[tuple[str, str]]:
     """(number as written, its digits) for each number in ``text``; digit words count as digits
-    ("one free seven, eight eight four" is read as 1, then 7884)."""
+    ("one free seven, eight eight four" is read as 1, then 7884; "free" is left to _th_fronted_numbers)."""
     text = _DIGIT_WORD.sub(lambda m: str(DIGIT_WORDS.index(m.group(0).lower())), text)
     return [(m.group(0).strip(" ,.-"), re.sub(r"\D", "", m.group(0))) for m in _SPOKEN_NUMBER.finditer(text)]
 
@@ -143,7 +143,7 @@ def doubtful_numbers(text: str) -> list[tuple[str, str]]:
             out.append((written, f"{len(digits)} digits: an NHS number has 10, said in groups of 3, 3 and 4"))
         elif not nhs_checksum_ok(digits):
             out.append((written, "shaped like an NHS number but fails its check digit"))
-    return out + _broken_numbers(text)
+    return out + _broken_numbers(text) + _th_fronted_numbers(text)
 
 
 def _broken_numbers(text: str) -> list[tuple[str, str]]:
@@ -162,6 +162,25 @@ def _broken_numbers(text: str) -> list[tuple[str, str]]:
             out.append((heard.group(0), f"a number said, but {count} digits heard in it, at most {longest} in a "
                         "row (an NHS number has 10, a UK phone number 10 or 11)"))
     return out
+
+
+def _th_fronted_numbers(text: str) -> list[tuple[str, str]]:
+    """A number with "free" among its digits: "three" said the Essex or London way and written as heard
+    ("free free five, free eight eight, six one seven six"). Each "free" next to a digit stands in for one
+    while numbers of 5 digits or more are found (as "٣", a digit to the regex, so it can be told apart),
+    then is put back."""
+    text = _DIGIT_WORD.sub(lambda m: str(DIGIT_WORDS.index(m.group(0).lower())), text)
+    while True:
+        marked = re.sub(r"(?<=\d)([\s,.-]{1,2})free\b", "\\g<1>\u0663", text, flags=re.I)
+        marked = re.sub(r"\bfree(?=[\s,.-]{1,2}\d)", "\u0663", marked, flags=re.I)
+        if marked == text:
+            break
+        text = marked
+    return [
+        (written.replace("\u0663", "free"), '"free" among its digits: "three"? check the number')
+        for written, digits in _spoken_numbers(text)
+        if "\u0663" in written and len(digits) >= 5  # an NHS or phone number, not "free, 2 a week"
+    ]
 
 
 def well_formed_numbers(text: str) -> list[str]:

@@ -341,7 +341,9 @@ def test_when_a_digit_loops_inside_a_number_then_segment_is_flagged_but_real_num
         ("So that is 1-5-8-8-1-3-9-8-0.", ["1-5-8-8-1-3-9-8-0"], "9 digits: an NHS number has 10"),  # one dropped
         ("So that is 78842235 for him.", ["78842235"], "8 digits"),  # two dropped
         ("His NHS number is 485777734564.", ["485777734564"], "12 digits: an NHS number has 10"),  # tiny.en
-        ("So that is one free seven, eight eight four, two two three five.", ["7, 8 8 4, 2 2 3 5"], "8 digits"),
+        ("So that is one free seven, eight eight four, two two three five.",
+         ["7, 8 8 4, 2 2 3 5", "1 free 7, 8 8 4, 2 2 3 5"], '8 digits: an NHS number has 10, said in groups of 3, 3 '
+         'and 4; check the number; 1 free 7, 8 8 4, 2 2 3 5: "free" among its digits'),
         ("His NHS number is nine four three, four seven six, five nine one nine.", [], ""),  # valid, in words
         ("I have two sons and one daughter, and four or five grandchildren.", [], ""),
         ("For NHS number 6 I-8, 7 I-7, 3-0 I-1, if", ["6 I-8, 7 I-7, 3-0 I-1"], "a letter among its digits"),
@@ -361,6 +363,10 @@ def test_when_a_digit_loops_inside_a_number_then_segment_is_flagged_but_real_num
         ("Her NHS number? I do not know it.", [], ""),
         ("The door number is 12, and the bus number is 101.", [], ""),  # fewer than 5 digits each
         ("A number of times, 3 or 4, since 2019 and 2020.", [], ""),
+        # tiny.en on the hub visit: "three" said, "free" written, as an Essex speaker's th-fronted "three" is
+        ("to be sure free free five, free eight eight, six one seven six, have I", ["free free 5, free 8 8, 6 1 7 6"],
+         '"free" among its digits'),
+        ("It is free, 2 sessions a week, and free to join.", [], ""),
     ],
 )
 def test_when_a_number_is_not_what_an_nhs_or_phone_number_looks_like_then_it_is_doubted(
