@@ -48,6 +48,8 @@ _ON_SILENCE = re.compile("|".join(f"(?:{p})" for p in INVENTED_ON_SILENCE))
 # one digit eight or more times in a row ("0-0-0-0-0-0-0-0"): a decoding loop inside a number, since
 # no UK phone or NHS number has that run; the text is kept (the count can't be known) but flagged
 _DIGIT_LOOP = re.compile(r"(\d)(?:\W{0,2}\1){7,}")
+# twelve or more, longer than any UK number, is cut to one, and flagged (tiny.en wrote "9-9-9-…" 52 times)
+_DIGIT_RUNAWAY = re.compile(r"(\d)(?:\W{0,2}\1){11,}")
 # one letter spelled eight or more times in a row ("B.O.P.P.P.P.P.P.P.P"): no one spells that, it is a
 # decoding loop (seen on a stretch of near-silence at the end of a turn)
 _LETTER_LOOP = re.compile(r"\b([A-Za-z])(?:[\s.,-]{1,2}\1\b){7,}[.,-]?")
@@ -269,6 +271,8 @@ def guard_segments(segments: Sequence[Segment]) -> GuardReport:
         collapsed = repetition_loop(segment.text)
         if letters:
             collapsed = _LETTER_LOOP.sub(lambda m: m.group(1), collapsed or segment.text)
+        if _DIGIT_RUNAWAY.search(segment.text):
+            collapsed = _DIGIT_RUNAWAY.sub(lambda m: m.group(1), collapsed or segment.text)
         if collapsed is not None:
             report.collapsed += 1
             updates["text"] = collapsed

@@ -325,10 +325,14 @@ def test_when_a_number_word_is_unsure_then_segment_is_flagged_naming_it() -> Non
     assert kept.low_confidence and "07700" in (kept.review_reason or "")
 
 
-def test_when_a_digit_loops_inside_a_number_then_segment_is_flagged_but_real_numbers_are_not() -> None:
+def test_when_a_digit_loops_inside_a_number_then_it_is_flagged_and_a_runaway_cut_but_real_numbers_are_not() -> None:
     looping = _segment("Her number is 07-7-0-0-0-0-0-0-0-0-0-0-0-0-0-0-0-0-0-0-0-9-0-0-4-5-6.")
     (kept,) = guard_segments([looping]).kept
     assert kept.low_confidence and "digit 0 repeated" in (kept.review_reason or "")
+    assert kept.text == "Her number is 07-7-0-9-0-0-4-5-6."  # 21 zeros, longer than any number: cut to one
+    (shorter,) = guard_segments([_segment("It is 0-0-0-0-0-0-0-0-0-0-1.")]).kept  # 10: kept as heard, flagged
+    assert shorter.text == "It is 0-0-0-0-0-0-0-0-0-0-1."
+    assert "digit 0 repeated 10 times" in (shorter.review_reason or "")
     for said in ("Her number is 07700 900000.", "NHS number 943 476 5919.", "It cost 1,000,000."):
         (fine,) = guard_segments([_segment(said)]).kept
         assert not fine.low_confidence, said
