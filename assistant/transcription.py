@@ -219,7 +219,7 @@ class WhisperTranscriber:
         detector says had speech in it, is transcribed again from the end of the last good
         word, once, one stretch of speech at a time, and that text replaces it.
         """
-        options = self._options(foreign, mixed=channel is None)
+        options = self._options(foreign)
         pieces, _info = self._model.transcribe(samples, **options)
         track_s = len(samples) / SAMPLE_RATE
         speech: list[tuple[float, float]] | None = None
@@ -267,13 +267,29 @@ class WhisperTranscriber:
         offset: float,
         channel: int | None,
     ) -> Iterator[Segment]:
-        """Transcribe ``begin``-``stop`` (track seconds) again, one stretch of speech at a time."""
+        """Transcribe ``begin``-``stop`` (track seconds) again, one stretch of speech at a time.
+
+        A stretch can be skipped again in part: two turns with a short pause between are one stretch to
+        the voice detector, and Whisper heard only the second (an NHS number read back, lost). Speech
+        left without words at the start, between words or at the end of a stretch's hearing is heard
+        once more on its own."""
         stretches = [(max(begin, a - 0.2), min(stop, b + 0.2)) for a, b in speech if b > begin and a < stop]
         log.info("re-transcribing %.1f-%.1f s in %d stretch(es): Whisper skipped speech there",
                  offset + begin, offset + stop, len(stretches))
         for a, b in stretches:
-            if b - a >= 0.3:
-                yield from self._hear_clip(samples, a, b, offset, channel, options)
+            if b - a < 0.3:
+                continue
+            heard = self._hear_clip(samples, a, b, offset, channel, options)
+            ends = [a, *(t - offset for s in heard for w in (s.words or []) for t in (w.start, w.end)), b]
+            gaps = [(x, y) for x, y in zip(ends[::2], ends[1::2], strict=True)
+                    if y - x >= MISSED_SPEECH_S and _overlap(speech, x, y) >= MISSED_SPEECH_S]
+            if not heard or not gaps or not all(s.words for s in heard):
+                yield from heard
+                continue
+            log.info("hearing %d stretch(es) of %.1f-%.1f s again on their own: skipped again",
+                     len(gaps), offset + a, offset + b)
+            found = heard + [s for x, y in gaps for s in self._hear_clip(samples, x, y, offset, channel, options)]
+            yield from sorted(found, key=lambda s: s.start)
 
     def _hear_clip(
         self,
@@ -294,9 +310,8 @@ class WhisperTranscriber:
         start, end = offset + a, offset + b
         return [s for piece in pieces for s in self._segments(piece, list(piece.words or []), start, end, channel)]
 
-    def _options(self, foreign: bool, *, mixed: bool = True) -> dict[str, Any]:
-        """faster-whisper's options for one track (``foreign``: a chunk with another language in it;
-        ``mixed``: every voice on this track, not one channel of a one-voice-per-channel recording)."""
+    def _options(self, foreign: bool) -> dict[str, Any]:
+        """faster-whisper's options for one track (``foreign``: a chunk with another language in it)."""
         language = self.settings.whisper_language if self.multilingual and not foreign else None
         options: dict[str, Any] = {
             "language": language,
@@ -304,13 +319,12 @@ class WhisperTranscriber:
             "beam_size": self.settings.whisper_beam_size,
             "vad_filter": True,
             # hotwords go in front of every 30-s window, then the text of the window before: on four
-            # 5.5-minute mono conversations that context took base's WER from 6.8 % to 5.4 % on average
-            # (see the README; faster-whisper drops it after a window decoded by sampling). On one
-            # channel of a stereo recording the window before is one side of the talk with gaps in it,
-            # and there the context set off a 60-digit loop: it is left out. Tiny models go without it
+            # 5.5-minute mono conversations that context took base's WER from 6.8 % to 5.4 % on average,
+            # and on the channels of five one-voice-per-channel ones from 7.8 % to 6.3 % (see the README;
+            # faster-whisper drops it after a window decoded by sampling). Tiny models go without it
             # unless settings say otherwise (see Settings.whisper_previous_text)
             "hotwords": self.settings.vocabulary or None,
-            "condition_on_previous_text": mixed and self.previous_text,
+            "condition_on_previous_text": self.previous_text,
             # word timings cost about 5 % more and give tight segment ends (the stereo speaker split
             # and evidence links rely on them), each digit's probability (the guard flags unsure
             # numbers) and the skip check below; they are dropped from the transcript unless asked for

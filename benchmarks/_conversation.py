@@ -440,12 +440,90 @@ DISCHARGE_SCRIPT: list[tuple[str, str]] = [
     ("client", "Thank you, Claire. Alan, is that kettle boiled yet?"),
 ]
 
+# A sixth visit, written held out by a helper that never heard it transcribed: a working-age client with
+# long COVID, seen at home about fatigue, work and getting back on his bike.
+WORKPLACE_NHS_NUMBERS = ["7205918464", "4386207597"]
+WORKPLACE_PHONE_NUMBERS = ["07700900614", "01632960371"]
+
+WORKPLACE_SCRIPT: list[tuple[str, str]] = [
+    ("OT", "Hi, is it Ben? I'm Sophie, the occupational therapist from the long COVID service."),
+    ("client", "Hi Sophie, come in. Excuse the mess, the dog has been at the post again."),
+    ("OT", "Don't worry at all. Are you happy for me to record our conversation? "
+           "It means I can listen instead of scribbling notes."),
+    ("client", "Yes, that's fine. Record away."),
+    ("OT", "Thanks. Can I check your NHS number first?"),
+    ("client", f"It's {nhs(WORKPLACE_NHS_NUMBERS[0])}."),
+    ("OT", f"I'll read that back. {nhs(WORKPLACE_NHS_NUMBERS[0])}. Is that correct?"),
+    ("client", "Yes, that's it."),
+    ("OT", "And what's the best number to reach you on?"),
+    ("client", f"My mobile, {phone(WORKPLACE_PHONE_NUMBERS[0])}. Leave a message if I don't answer."),
+    ("OT", "Will do. And you're here in Billericay. What's the postcode?"),
+    ("client", "C M twelve, nine P F."),
+    ("OT", "Lovely. Your GP referred you with long COVID. Tell me how it started."),
+    ("client", "I caught COVID two years ago and never really got over it. The tiredness is the main thing, "
+               "and my head feels foggy."),
+    ("OT", "What does the fatigue feel like on a bad day?"),
+    ("client", "Like my battery has gone flat. If I overdo it, say I mow the lawn, I'm fine on the day and then "
+               "I crash the next morning. Sometimes I'm in bed for two days."),
+    ("OT", "That delayed crash is really common with long COVID. How are you managing with washing "
+           "and dressing?"),
+    ("client", "I shower every other day now, because standing under hot water wipes me out. I sit on the "
+               "bed to get dressed, and I've stopped wearing shirts with buttons."),
+    ("OT", "A shower stool would let you sit down, and a grab rail would help too. What about cooking?"),
+    ("client", "Lauren, my partner, does nearly all of it now. I can manage beans on toast, but standing at "
+               "the hob for half an hour is too much."),
+    ("OT", "A perching stool would let you sit to prepare food. Tell me about work."),
+    ("client", "I'm a quantity surveyor for a building firm in Brentwood. I went back part time in the autumn, "
+               "three days a week. I don't trust myself driving in the afternoons, so I get the bus, and "
+               "that takes nearly an hour each way."),
+    ("OT", "That's a lot of energy gone before you start. What's hardest once you're there?"),
+    ("client", "Meetings, and the open plan office. By the afternoon I read the same spreadsheet three times "
+               "and nothing goes in. Last month I sent a client the wrong drawings."),
+    ("OT", "Has your manager talked to you about reasonable adjustments?"),
+    ("client", "Occupational health did a report, but nothing much has changed."),
+    ("OT", "Things that often help are working from home one or two days a week, a quiet desk, "
+           "noise-cancelling headphones, and meetings in the morning when your head is clearest. "
+           "Access to Work can also pay for taxis to the office."),
+    ("client", "Taxis? I had no idea. That would save me two hours a day."),
+    ("OT", "I'll send you the link. I'd also like you to keep an energy diary for two weeks. Every hour, "
+           "write down what you did and score your energy out of ten."),
+    ("client", "Like a food diary, but for tiredness?"),
+    ("OT", "Exactly. It helps us plan rests before you crash rather than after. That's what we mean by pacing."),
+    ("client", "Lauren will love that. She's always telling me to sit down."),
+    ("OT", "How is Lauren coping?"),
+    ("client", "She's tired as well. She works full time at the primary school and does all "
+               f"the driving. Her NHS number is {nhs(WORKPLACE_NHS_NUMBERS[1])}, if you need it."),
+    ("OT", f"So that's {nhs(WORKPLACE_NHS_NUMBERS[1])} for Lauren. I'll ask about a carer's assessment "
+           "for her. Is there a number for her?"),
+    ("client", f"The house phone is easiest, {phone(WORKPLACE_PHONE_NUMBERS[1])}. She's usually back by five."),
+    ("OT", "Now, what did you love doing before you got ill?"),
+    ("client", "Cycling. I rode with a club on Sunday mornings, fifty miles through the lanes. "
+               "The bike has been hanging in the garage for over a year."),
+    ("OT", "What worries you about getting back on it?"),
+    ("client", "That I'll get five miles out and not be able to get home. And then pay for it all week."),
+    ("OT", "That's fair. We'd start small, maybe ten minutes on the flat, and see how you feel over the next "
+           "two days. Have you thought about an electric bike?"),
+    ("client", "I used to be a bit sniffy about them, but I'd take one now if it got me out with the lads."),
+    ("OT", "The club might have a slower group you could join."),
+    ("client", "They do. The social ride on a Saturday goes at twelve miles an hour and stops for cake."),
+    ("OT", "That sounds perfect. Let's agree some SMART goals for the next three months."),
+    ("client", "Getting through a working week without crashing, and being back on the bike."),
+    ("OT", "Then goal one is that you fill in the energy diary every day for two weeks, and we go through it "
+           "on my next visit. Goal two is that you apply to Access to Work and agree two adjustments with "
+           "your manager by the end of next month. Goal three is that you ride for twenty minutes on the "
+           "flat twice a week, and join the Saturday social ride by the end of June."),
+    ("client", "That feels doable. Scary, but doable."),
+    ("OT", "I'll email you the plan tomorrow and order the shower stool. I'll ring you next Wednesday."),
+    ("client", "Thanks, Sophie. I'll put the kettle on before you go, if I've got the energy."),
+]
+
 SCRIPTS = {
     "home-visit": SCRIPT,
     "review-visit": REVIEW_SCRIPT,
     "clinic-visit": CLINIC_SCRIPT,
     "hub-visit": HUB_SCRIPT,
     "discharge-visit": DISCHARGE_SCRIPT,
+    "workplace-visit": WORKPLACE_SCRIPT,
 }
 # what each script was used for, printed with its figures
 SCRIPT_ROLE = {
@@ -456,6 +534,8 @@ SCRIPT_ROLE = {
     "then one of the three visits the decoding context was chosen on",
     "discharge-visit": "written held out; first measured to choose between beam sizes 3 and 5, which tied on "
     "the four other visits (base, mono: WER 5.6 % with 5, 5.0 % with 3; NHS 4/4 with both)",
+    "workplace-visit": "written held out; first measured to decide whether one-voice-per-channel tracks decode "
+    "with the text before them",
 }
 NHS_BY_SCRIPT = {
     "home-visit": NHS_NUMBERS,
@@ -463,6 +543,7 @@ NHS_BY_SCRIPT = {
     "clinic-visit": CLINIC_NHS_NUMBERS,
     "hub-visit": HUB_NHS_NUMBERS,
     "discharge-visit": DISCHARGE_NHS_NUMBERS,
+    "workplace-visit": WORKPLACE_NHS_NUMBERS,
 }
 
 

@@ -482,11 +482,10 @@ def test_when_a_wrong_nhs_number_is_said_then_it_is_never_passed_unflagged(
     assert "check the number" in (segment.review_reason or "")
 
 
-def test_when_a_mono_track_is_decoded_then_base_carries_the_text_before_and_tiny_and_channels_do_not(
+def test_when_a_track_is_decoded_then_base_carries_the_text_before_and_tiny_does_not(
     services: Any, transcriber: WhisperTranscriber
 ) -> None:
     assert services.transcriber._options(False)["condition_on_previous_text"] is True
-    assert services.transcriber._options(False, mixed=False)["condition_on_previous_text"] is False
     assert transcriber._options(False)["condition_on_previous_text"] is False  # tiny.en
     transcriber.settings = transcriber.settings.model_copy(update={"whisper_previous_text": True})
     assert transcriber._options(False)["condition_on_previous_text"] is True
@@ -764,3 +763,31 @@ def test_when_the_file_is_copied_into_a_new_name_then_nothing_else_is_written(
     shutil.copyfile(JFK, copy)
     transcriber.transcribe(copy)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["visit.flac"]
+
+
+def test_when_speech_is_left_without_words_after_hearing_again_then_it_is_heard_once_more_on_its_own(
+    services: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the sixth benchmark visit Whisper skipped 9 s (an NHS number read back) a second time when the
+    stretch was heard again. Here the voice detector's spans say the 3 s after jfk's last word are
+    speech: they are left without words, so they are heard once more, on their own, and once only."""
+    base = services.transcriber
+    samples = np.concatenate([_decode(JFK), np.zeros(3 * SAMPLE_RATE, dtype=np.float32)])
+    end = len(samples) / SAMPLE_RATE
+    clips: list[tuple[float, float]] = []
+    hear = base._hear_clip
+
+    def heard(samples: np.ndarray, a: float, b: float, *args: Any, **kwargs: Any) -> list[Segment]:
+        clips.append((a, b))
+        return hear(samples, a, b, *args, **kwargs)
+
+    monkeypatch.setattr(base, "_hear_clip", heard)
+    segments = list(base._hear_again(samples, 0.0, end, [(0.0, end)], base._options(False), 0.0, None))
+    speech = [s for s in segments if s.start < 10.0]  # what the silence gives, if anything, the guard judges
+    assert _wer(JFK_TEXT, " ".join(s.text for s in speech)) <= 0.1
+    last_word = max(w.end for s in speech for w in s.words or [])
+    assert clips[0] == (0.0, end) and len(clips) == 2
+    assert clips[1][0] == pytest.approx(last_word, abs=0.01) and clips[1][1] == end
+    clips.clear()
+    list(base._hear_again(samples, 0.0, 11.0, [(0.0, 11.0)], base._options(False), 0.0, None))
+    assert clips == [(0.0, 11.0)]  # nothing left over: heard once
