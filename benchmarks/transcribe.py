@@ -15,11 +15,11 @@ Recordings:
 * ``jfk.flac`` and ``stereo_diarization.wav``: SYSTRAN/faster-whisper test data (MIT),
   read in place from ../shared/data/audio.
 * six synthetic OT visits of 5.5 to 6 minutes each (home, review, clinic, community hub,
-  home after a hospital discharge, and a working-age adult at home): two espeak-ng voices, spoken phone numbers, NHS numbers and postcodes
-  (benchmarks/_conversation.py), mono and with one voice per stereo channel; made with
-  Debian's espeak-ng (installed with apt-get when missing and root) and cached in
-  benchmarks/.cache/. Each was held out when written; none is any more (each
-  script's role, printed with its figures, says what it was used for).
+  home after a hospital discharge, and a working-age adult at home): two espeak-ng voices,
+  spoken phone numbers, NHS numbers and postcodes (benchmarks/_conversation.py), mono and
+  with one voice per stereo channel; made with Debian's espeak-ng (installed with apt-get
+  when missing and root) and cached in benchmarks/.cache/. Each was held out when written;
+  none is any more (each script's role, printed with its figures, says what it was used for).
 
 Speaker labels: on the synthetic conversation the reference is the script (who said
 each turn, and when); on ``stereo_diarization.wav`` there is no annotation, so the
