@@ -112,10 +112,15 @@ def repetition_loop(text: str, min_repeats: int = 4, min_words: int = 8) -> str 
     return None
 
 
+def _digit_words_as_digits(text: str) -> str:
+    """'nine four three, 476' -> '9 4 3, 476'."""
+    return _DIGIT_WORD.sub(lambda m: str(DIGIT_WORDS.index(m.group(0).lower())), text)
+
+
 def _spoken_numbers(text: str) -> list[tuple[str, str]]:
     """(number as written, its digits) for each number in ``text``; digit words count as digits
     ("one free seven, eight eight four" is read as 1, then 7884; "free" is left to _th_fronted_numbers)."""
-    text = _DIGIT_WORD.sub(lambda m: str(DIGIT_WORDS.index(m.group(0).lower())), text)
+    text = _digit_words_as_digits(text)
     return [(m.group(0).strip(" ,.-"), re.sub(r"\D", "", m.group(0))) for m in _SPOKEN_NUMBER.finditer(text)]
 
 
@@ -153,7 +158,7 @@ def _broken_numbers(text: str) -> list[tuple[str, str]]:
     cut short: "H&H number is 485, salmon salmon salmon, 3456" (seven said as a word Whisper knows
     better). Flagged when no 8 digits come in a row and there are at least 5 digits in all, or any
     after "NHS number" (a house, bus or room number has fewer). 8 or more are checked as a number."""
-    text = _DIGIT_WORD.sub(lambda m: str(DIGIT_WORDS.index(m.group(0).lower())), text)
+    text = _digit_words_as_digits(text)
     out = []
     for said in _NUMBER_SAID.finditer(text):
         heard = re.search(r"\d(?:.*\d)?", said.group(0))  # from its first digit to its last
@@ -171,7 +176,7 @@ def _th_fronted_numbers(text: str) -> list[tuple[str, str]]:
     ("free free five, free eight eight, six one seven six"). Each "free" next to a digit stands in for one
     while numbers of 5 digits or more are found (as "٣", a digit to the regex, so it can be told apart),
     then is put back."""
-    text = _DIGIT_WORD.sub(lambda m: str(DIGIT_WORDS.index(m.group(0).lower())), text)
+    text = _digit_words_as_digits(text)
     while True:
         marked = re.sub(r"(?<=\d)([\s,.-]{1,2})free\b", "\\g<1>\u0663", text, flags=re.I)
         marked = re.sub(r"\bfree(?=[\s,.-]{1,2}\d)", "\u0663", marked, flags=re.I)

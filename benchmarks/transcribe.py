@@ -145,9 +145,8 @@ def main() -> None:
     parser.add_argument("--worker", nargs=4, metavar=("MODEL", "AUDIO", "REPEATS", "OVERRIDES"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--models", nargs="+", default=list(MODELS))
-    held_out = ", ".join(name for name, role in talk.SCRIPT_ROLE.items() if role.startswith("held out"))
     parser.add_argument("--scripts", nargs="+", choices=list(talk.SCRIPTS), default=list(talk.SCRIPTS),
-                        help=f"which synthetic conversations (held out: {held_out or 'none'})")
+                        help="which synthetic conversations (each one's role is printed with its figures)")
     parser.add_argument("--only", nargs="*", choices=["jfk", "mono", "stereo", "sample"],
                         default=["jfk", "mono", "stereo", "sample"],
                         help="which recordings to run (none: `--only --long` for the long recording alone)")
