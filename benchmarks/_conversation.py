@@ -607,36 +607,46 @@ def nhs_said(script: str = "home-visit") -> list[str]:
     return [n for _, text in SCRIPTS[script] for n in numbers for _ in range(text.count(nhs(n)))]
 
 
-def nhs_found(hypothesis: str, script: str = "home-visit") -> list[tuple[str, bool]]:
-    """For each NHS number said (in order), whether a digit run in the transcript holds it exactly."""
-    remaining = digit_runs(hypothesis)
-    out = []
-    for number in nhs_said(script):
-        hit = next((r for r in remaining if number in r), None)
-        if hit is not None:
-            remaining.remove(hit)
-        out.append((number, hit is not None))
-    return out
+def _timed_digit_runs(segments: list[dict]) -> list[tuple[str, float, float]]:
+    """Runs of consecutive digits across the transcript's ``segments`` (a run may go on into the next
+    segment), each with the start of its first segment and the end of its last."""
+    runs: list[tuple[str, float, float]] = []
+    current, start, end = "", 0.0, 0.0
+    for segment in segments:
+        for token in normalise(segment["text"]):
+            if token.isdigit():
+                if not current:
+                    start = segment["start"]
+                current, end = current + token, segment["end"]
+            elif current:
+                runs.append((current, start, end))
+                current = ""
+    return [*runs, (current, start, end)] if current else runs
 
 
-def nhs_misses_unflagged(
-    found: list[tuple[str, bool]], transcript: dict, script: str, turns: list[tuple[str, float, float]]
-) -> list[str]:
-    """Of ``found`` (:func:`nhs_found`), the NHS numbers not heard digit-exact where no segment over the
-    turn that said them is flagged for checking."""
+def nhs_found(
+    transcript: dict, script: str, turns: list[tuple[str, float, float]]
+) -> list[tuple[str, bool, bool]]:
+    """For each NHS number said (in order): the number, whether a digit run heard during the turn that
+    said it holds it exactly (each run counts once), and whether a segment over that turn is flagged
+    for checking. Matching by turn keeps a miss with the saying it belongs to: matched over the whole
+    text, a number misheard the first time and heard right the second was counted as missed the
+    second time, where nothing was flagged."""
+    remaining = _timed_digit_runs(transcript["segments"])
     said_in = [
-        turn
+        (number, turn)
         for turn, (_, text) in enumerate(SCRIPTS[script])
         for number in NHS_BY_SCRIPT[script]
         for _ in range(text.count(nhs(number)))
     ]
     out = []
-    for (number, exact), turn in zip(found, said_in, strict=True):
+    for number, turn in said_in:
         _, start, end = turns[turn]
-        if not exact and not any(
-            s["low_confidence"] for s in transcript["segments"] if s["start"] < end and s["end"] > start
-        ):
-            out.append(number)
+        hit = next((r for r in remaining if r[1] < end and r[2] > start and number in r[0]), None)
+        if hit is not None:
+            remaining.remove(hit)
+        flagged = any(s["low_confidence"] for s in transcript["segments"] if s["start"] < end and s["end"] > start)
+        out.append((number, hit is not None, flagged))
     return out
 
 

@@ -196,10 +196,11 @@ def main() -> None:
                 run = measure(model, audio, 1, overrides)
                 transcript = run["transcript"]
                 error = talk.wer(talk.reference(script), transcript["text"])
-                found = talk.nhs_found(transcript["text"], script)
+                heard = talk.nhs_found(transcript, script, turns)
+                found = [(number, exact) for number, exact, _ in heard]
                 right, unknown = role_share(transcript["segments"], turns)
                 key = f"{script} {kind}"
-                unflagged = talk.nhs_misses_unflagged(found, transcript, script, turns)
+                unflagged = [number for number, exact, flagged in heard if not exact and not flagged]
                 got[key] = {"wer": error, "rtf": run["seconds"] / transcript["duration"], "nhs": found,
                             "roles": right, "unflagged": unflagged}
                 misses = len(found) - sum(ok for _, ok in found)
