@@ -517,6 +517,87 @@ WORKPLACE_SCRIPT: list[tuple[str, str]] = [
     ("client", "Thanks, Sophie. I'll put the kettle on before you go, if I've got the energy."),
 ]
 
+# A seventh visit, written held out by a helper that never heard it transcribed: a man with multiple
+# sclerosis, seen at a community centre in Saffron Walden after his seated exercise group.
+GROUP_NHS_NUMBERS = ["7294661855", "3971528406"]
+GROUP_PHONE_NUMBERS = ["07700900726", "01632960194"]
+
+GROUP_SCRIPT: list[tuple[str, str]] = [
+    ("OT", "Hello, you must be Graham. I'm Rachel, the occupational therapist from the neurology team."),
+    ("client", "That's me. Sorry, I'm still getting my breath back. The chair exercise class has just finished."),
+    ("OT", "Take your time. Before we start, are you happy for me to record our chat? "
+           "It saves me writing everything down while you talk."),
+    ("client", "Go ahead. My memory is not what it was."),
+    ("OT", "Thank you. Could you tell me your NHS number, please?"),
+    ("client", f"I've got it written on a card in my wallet. It's {nhs(GROUP_NHS_NUMBERS[0])}."),
+    ("OT", f"I'll read it back to be sure. {nhs(GROUP_NHS_NUMBERS[0])}. Have I got that right?"),
+    ("client", "Spot on."),
+    ("OT", "And what is the best number to contact you on?"),
+    ("client", f"My mobile, {phone(GROUP_PHONE_NUMBERS[0])}. It lives in my pocket."),
+    ("OT", "You're in a flat here in Saffron Walden. What's the postcode?"),
+    ("client", "C B eleven, four L G. It's the first floor, opposite the library."),
+    ("OT", "Thanks. Your neurologist asked me to see you. How long have you had MS?"),
+    ("client", "I was diagnosed about fifteen years ago. Over the last two years it has "
+               "been getting slowly worse. My right leg is the main problem now."),
+    ("OT", "In what way?"),
+    ("client", "The foot drags, especially when I'm tired. I catch my toes on the edge of the carpet, and I "
+               "fell twice last month. Once in the hall and once on the stairs up to the flat."),
+    ("OT", "Did you hurt yourself?"),
+    ("client", "Bruises, and my pride. The second time I couldn't get up for nearly an hour."),
+    ("OT", "That must have been frightening. Is there a lift in your block?"),
+    ("client", "No, just fourteen stairs with a rail on one side. That's the part I dread."),
+    ("OT", "I'd like to ask the physio about a splint for that foot, to stop it dropping. And a second rail on "
+           "the stairs would help. Do you use anything to walk with?"),
+    ("client", "A stick outside. Indoors I hold on to the furniture."),
+    ("OT", "A lot of people do. A wheeled walker indoors might be safer on tired days. How do you manage "
+           "washing?"),
+    ("client", "We've got a shower over the bath. Getting my leg over the side is a real effort, and the heat "
+               "makes everything worse. After a hot shower my legs turn to jelly."),
+    ("OT", "Heat often does that with MS. A bath board would let you sit down and swing your legs over, and "
+           "a slightly cooler shower will help. How about getting dressed?"),
+    ("client", "Slow. My fingers are numb, so buttons take forever. Some mornings it takes me forty minutes."),
+    ("OT", "We could try a button hook, and clothes with bigger fastenings. Do you sit down to dress?"),
+    ("client", "On the edge of the bed, but it's low and soft, so I wobble."),
+    ("OT", "Bed raisers would bring it up to a better height. Let's talk about the kitchen. Do you cook?"),
+    ("client", "I used to do all the cooking. Now I drop things. Last week I dropped a pan of boiling pasta, "
+               "and Jackie said no more pans."),
+    ("OT", "A perching stool and a kettle tipper would make the kitchen safer. "
+           "How is your energy through the day?"),
+    ("client", "Good first thing, gone by lunch. If I come to the class in the morning, I sleep all afternoon."),
+    ("OT", "We'll look at pacing, so you plan the big jobs for the mornings and build rests in. "
+           "Tell me about Jackie."),
+    ("client", "Jackie is my wife. She works at the bank three days a week, and she does more "
+               "and more for me. Her NHS number is "
+               f"{nhs(GROUP_NHS_NUMBERS[1])}, if you need it for her records."),
+    ("OT", f"Thank you. That's {nhs(GROUP_NHS_NUMBERS[1])} for Jackie. I'd like to offer her a carer's "
+           "assessment. What's the best way to reach her?"),
+    ("client", f"Ring the landline in the evening, {phone(GROUP_PHONE_NUMBERS[1])}."),
+    ("OT", "Do you have an alarm, in case you fall when she's at work?"),
+    ("client", "No. After last month I think I'd better have one."),
+    ("OT", "I'll refer you for a pendant alarm that can detect a fall. Now, what matters most to you?"),
+    ("client", "Staying in the flat, and not becoming a burden on Jackie. And swimming."),
+    ("OT", "Swimming?"),
+    ("client", "I used to swim every Friday at the leisure centre. There's a quiet session for people with "
+               "disabilities at ten o'clock, with a hoist into the pool. I stopped going last winter."),
+    ("OT", "What stopped you?"),
+    ("client", "Getting changed. The cubicles are tiny, and I was scared of falling in front of everyone."),
+    ("OT", "The leisure centre has a larger changing room with a bench and rails. I could come with you one "
+           "Friday to look at it. Would that help?"),
+    ("client", "It would. The water is the one place my leg doesn't let me down."),
+    ("OT", "Then let's agree some goals for the next eight weeks. Goal one is that you have no falls at home, "
+           "with the splint, the walker and the extra stair rail in place within four weeks. Goal two is "
+           "that you shower sitting on the bath board and get dressed in under twenty minutes on most "
+           "mornings within six weeks."),
+    ("client", "And the swimming?"),
+    ("OT", "Goal three is that you get back to the Friday session at the leisure centre, using the larger "
+           "changing room, at least twice before the end of March."),
+    ("client", "Twice before March. I can do that."),
+    ("OT", "I'll order the bath board, the bed raisers and the kitchen equipment today, and I'll ring your "
+           "mobile next Tuesday to book a home visit."),
+    ("client", "Thank you, Rachel. I'll tell the class. They've been telling me to ask for help."),
+]
+
+
 SCRIPTS = {
     "home-visit": SCRIPT,
     "review-visit": REVIEW_SCRIPT,
@@ -524,6 +605,7 @@ SCRIPTS = {
     "hub-visit": HUB_SCRIPT,
     "discharge-visit": DISCHARGE_SCRIPT,
     "workplace-visit": WORKPLACE_SCRIPT,
+    "group-visit": GROUP_SCRIPT,
 }
 # what each script was used for, printed with its figures
 SCRIPT_ROLE = {
@@ -537,6 +619,7 @@ SCRIPT_ROLE = {
     "workplace-visit": "written held out; first measured to decide whether one-voice-per-channel tracks decode "
     "with the text before them (base, per channel: 8.3 % without, 6.5 % with); its mono hearing lost an NHS "
     "read-back, unflagged, which led to speech skipped twice being heard once more",
+    "group-visit": "written held out; first measured to choose Whisper's compute type",
 }
 NHS_BY_SCRIPT = {
     "home-visit": NHS_NUMBERS,
@@ -545,6 +628,7 @@ NHS_BY_SCRIPT = {
     "hub-visit": HUB_NHS_NUMBERS,
     "discharge-visit": DISCHARGE_NHS_NUMBERS,
     "workplace-visit": WORKPLACE_NHS_NUMBERS,
+    "group-visit": GROUP_NHS_NUMBERS,
 }
 
 
