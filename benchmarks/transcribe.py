@@ -14,8 +14,9 @@ Recordings:
 
 * ``jfk.flac`` and ``stereo_diarization.wav``: SYSTRAN/faster-whisper test data (MIT),
   read in place from ../shared/data/audio.
-* six synthetic OT visits of 5.5 to 6 minutes each (home, review, clinic, community hub,
-  home after a hospital discharge, and a working-age adult at home): two espeak-ng voices,
+* seven synthetic OT visits of 5.5 to 6.2 minutes each (home, review, clinic, community hub,
+  home after a hospital discharge, a working-age adult at home, and a client with MS at a
+  community centre): two espeak-ng voices,
   spoken phone numbers, NHS numbers and postcodes (benchmarks/_conversation.py), mono and
   with one voice per stereo channel; made with Debian's espeak-ng (installed with apt-get
   when missing and root) and cached in benchmarks/.cache/. Each was held out when written;
