@@ -675,27 +675,20 @@ def wer(reference: str, hypothesis: str) -> float:
     return float(jiwer.wer(" ".join(normalise(reference)), " ".join(normalise(hypothesis)) or "<empty>"))
 
 
-def digit_runs(text: str) -> list[str]:
-    """Runs of consecutive digits after normalising ('nine four three, 476 5919' -> ['9434765919'])."""
-    runs, current = [], ""
-    for token in normalise(text):
-        if token.isdigit():
-            current += token
-        elif current:
-            runs.append(current)
-            current = ""
-    return [*runs, current] if current else runs
+def nhs_sayings(script: str = "home-visit") -> list[tuple[str, int]]:
+    """Every NHS number as often as it is said, in order, with the turn that says it."""
+    return [
+        (number, turn)
+        for turn, (_, text) in enumerate(SCRIPTS[script])
+        for number in NHS_BY_SCRIPT[script]
+        for _ in range(text.count(nhs(number)))
+    ]
 
 
-def nhs_said(script: str = "home-visit") -> list[str]:
-    """Every NHS number as often as it is said, in order."""
-    numbers = NHS_BY_SCRIPT[script]
-    return [n for _, text in SCRIPTS[script] for n in numbers for _ in range(text.count(nhs(n)))]
-
-
-def _timed_digit_runs(segments: list[dict]) -> list[tuple[str, float, float]]:
-    """Runs of consecutive digits across the transcript's ``segments`` (a run may go on into the next
-    segment), each with the start of its first segment and the end of its last."""
+def digit_runs(segments: list[dict]) -> list[tuple[str, float, float]]:
+    """Runs of consecutive digits after normalising ('nine four three, 476 5919' -> '9434765919') across
+    the transcript's ``segments`` (a run may go on into the next segment), each with the start of its
+    first segment and the end of its last."""
     runs: list[tuple[str, float, float]] = []
     current, start, end = "", 0.0, 0.0
     for segment in segments:
@@ -718,15 +711,9 @@ def nhs_found(
     for checking. Matching by turn keeps a miss with the saying it belongs to: matched over the whole
     text, a number misheard the first time and heard right the second was counted as missed the
     second time, where nothing was flagged."""
-    remaining = _timed_digit_runs(transcript["segments"])
-    said_in = [
-        (number, turn)
-        for turn, (_, text) in enumerate(SCRIPTS[script])
-        for number in NHS_BY_SCRIPT[script]
-        for _ in range(text.count(nhs(number)))
-    ]
+    remaining = digit_runs(transcript["segments"])
     out = []
-    for number, turn in said_in:
+    for number, turn in nhs_sayings(script):
         _, start, end = turns[turn]
         hit = next((r for r in remaining if r[1] < end and r[2] > start and number in r[0]), None)
         if hit is not None:

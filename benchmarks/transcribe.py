@@ -175,7 +175,7 @@ def main() -> None:
     conversations = {script: talk.conversation(*args.voices, script=script) for script in args.scripts}
     load = os.getloadavg()[0]
     for script, (_, _, turns) in conversations.items():
-        said = talk.nhs_said(script)
+        said = [number for number, _ in talk.nhs_sayings(script)]
         print(f"synthetic conversation {script}: {turns[-1][2] / 60:.1f} min, {len(turns)} turns, "
               f"{len(said)} NHS numbers said ({len(set(said))} different); {talk.SCRIPT_ROLE[script]}")
     print(f"voices {args.voices[0]} (OT) and {args.voices[1]} (client); {os.cpu_count()} cores, load average "
@@ -216,7 +216,7 @@ def main() -> None:
                 wrong = [n for n, ok in found if not ok]
                 if wrong:
                     print(f"{'':8} {'':26} NHS numbers not digit-exact: {', '.join(wrong)}; digit runs heard: "
-                          f"{', '.join(r for r in talk.digit_runs(transcript['text']) if len(r) >= 7)}")
+                          f"{', '.join(r for r, _, _ in talk.digit_runs(transcript['segments']) if len(r) >= 7)}")
         if "sample" in args.only:
             run = measure(model, STEREO_SAMPLE, 3, overrides)
             got["sample_speakers"] = channel_accuracy(STEREO_SAMPLE, run["transcript"]["segments"])
