@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from assistant.errors import ModelError
+from assistant.privacy import is_loopback
 from assistant.settings import Settings
 
 log = logging.getLogger("reconnect.chat")
@@ -262,22 +263,6 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, ValueError):
         return f"the reply is not valid JSON ({str(exc)[:120]})"
     return str(exc)[:200]
-
-
-def is_loopback(url: str | None) -> bool:
-    """True for a model server on this machine (Ollama, llama.cpp, vLLM on localhost)."""
-    import ipaddress
-    from urllib.parse import urlparse
-
-    host = urlparse(url).hostname if url else None
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def make_chat_model(settings: Settings, guard: Guard | None = None) -> ChatModel | None:

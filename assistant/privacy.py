@@ -27,4 +27,20 @@ def switch_off_telemetry() -> None:
     os.environ.update(TELEMETRY_OFF)
 
 
+def is_loopback(url: str | None) -> bool:
+    """True for a server on this machine (Ollama, llama.cpp, vLLM, a speech server on localhost)."""
+    import ipaddress
+    from urllib.parse import urlparse
+
+    host = urlparse(url).hostname if url else None
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 switch_off_telemetry()

@@ -24,7 +24,7 @@ class Word(Record):
     start: float
     end: float
     text: str
-    probability: float
+    probability: float | None = Field(default=None, description="None when the engine gives none.")
 
 
 class Segment(Record):

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         description="A second Whisper model that hears an NHS number again when the first still fails its "
         "check digit after hearing it again; None or '' turns it off.",
     )
+    transcription_url: str | None = Field(
+        default=None,
+        description="An OpenAI-compatible speech-to-text server on this machine (its /v1 URL: speaches, vLLM, "
+        "LocalAI), in place of Whisper here. Audio cannot be redacted, so a server off this machine is refused.",
+    )
+    transcription_model: str = Field(default="whisper-1", description="The model the speech server is asked for.")
     vocabulary: str = Field(
         default="Pool Pod, boccia, walking football, co-careldopa, Colchester, Chelmsford, Harlow, Basildon",
         description="Local words passed to Whisper as hotwords, before every 30-s window.",

@@ -216,7 +216,7 @@ def low_confidence_reason(segment: Segment) -> str | None:
     for number, why in doubtful_numbers(segment.text):
         reasons.append(f"{number}: {why}; check the number")
     unsure = [w.text.strip() for w in segment.words or [] if re.search(r"\d", w.text)
-              and w.probability < DIGIT_WORD_FLOOR]
+              and w.probability is not None and w.probability < DIGIT_WORD_FLOOR]
     if unsure:
         reasons.append("unsure of the number(s) " + ", ".join(unsure))
     return "; ".join(reasons) or None

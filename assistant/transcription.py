@@ -1,7 +1,9 @@
 """Speech to text on this machine with faster-whisper.
 
-One interface (:class:`Transcriber`), one real engine (:class:`WhisperTranscriber`)
-and a factory that picks by settings. The engine is loaded once and reused.
+One interface (:class:`Transcriber`), one engine here (:class:`WhisperTranscriber`), one
+for a speech server on localhost (:mod:`assistant.transcription_server`), and a factory that
+picks by settings. Both share :class:`ChunkedTranscriber`: the checks, the chunks, the
+guards and the labels. The engine is loaded once and reused.
 
 A recording goes through four stages, each in its own module:
 
@@ -36,7 +38,17 @@ from assistant.settings import Settings
 from assistant.speakers import ChannelLoudness, drop_crosstalk, infer_roles, label_by_channel
 from assistant.transcript_guard import doubtful_numbers, guard_segments, well_formed_numbers
 
-__all__ = ["SAMPLE_RATE", "Progress", "Transcriber", "WhisperTranscriber", "make_transcriber"]
+__all__ = [
+    "SAMPLE_RATE",
+    "ChunkedTranscriber",
+    "LanguageCheck",
+    "Progress",
+    "Transcriber",
+    "WhisperTranscriber",
+    "language_code",
+    "make_transcriber",
+    "segments_of",
+]
 
 log = logging.getLogger("reconnect.transcription")
 
@@ -79,7 +91,7 @@ class Transcriber(Protocol):
 
 
 @dataclass
-class _LanguageCheck:
+class LanguageCheck:
     """Which language each probed stretch sounded like, for English-checking a recording."""
 
     expected: str
@@ -127,15 +139,133 @@ def _clock(seconds: float) -> str:
     return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
 
 
-def _language_name(code: str) -> str:
-    names = {"en": "English", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian", "pl": "Polish",
+LANGUAGES = {"en": "English", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian", "pl": "Polish",
              "pt": "Portuguese", "ro": "Romanian", "ur": "Urdu", "pa": "Punjabi", "bn": "Bengali", "ar": "Arabic",
              "zh": "Chinese", "tr": "Turkish", "lt": "Lithuanian", "nl": "Dutch", "ru": "Russian", "uk": "Ukrainian",
-             "hi": "Hindi", "gu": "Gujarati", "so": "Somali", "ja": "Japanese", "ko": "Korean"}
-    return names.get(code, code)
+             "hi": "Hindi", "gu": "Gujarati", "so": "Somali", "ja": "Japanese", "ko": "Korean", "cy": "Welsh"}
 
 
-class WhisperTranscriber:
+def _language_name(code: str) -> str:
+    return LANGUAGES.get(code, code)
+
+
+def language_code(language: str) -> str:
+    """A language's code, given its code or its name ("en", "English", "english"): OpenAI's servers name
+    the language where Whisper gives its code."""
+    plain = language.strip().lower()
+    return next((code for code, name in LANGUAGES.items() if name.lower() == plain), plain)
+
+
+class ChunkedTranscriber:
+    """What every engine shares: the checks on the file, bounded chunks, the one-voice-per-channel split,
+    progress, cancelling, the guards and the speaker labels. An engine says how it hears one track of
+    one chunk (:meth:`_hear_track`) and may check the language first and mend numbers after."""
+
+    settings: Settings
+    name: str
+    chunk_seconds: float
+    word_timestamps: bool
+
+    @property
+    def label(self) -> str:
+        """The model, as the transcript names it."""
+        return f"whisper-{self.name}"
+
+    def transcribe(
+        self, audio: Path, *, progress: Progress | None = None, cancel: threading.Event | None = None
+    ) -> Transcript:
+        info = inspect_audio(Path(audio), self.settings.max_audio_minutes * 60)
+        self._start()
+        expected = self.settings.whisper_language or "en"
+        languages = LanguageCheck(expected=expected)
+        segments: list[Segment] = []
+        two_track: list[bool] = []
+        report = progress or (lambda _done: None)
+        report(0.0)
+        for chunk in read_chunks(info, self.chunk_seconds):
+            _stop_if(cancel)
+            foreign = self._check_language(chunk, info, languages)
+            loudness = ChannelLoudness.of(chunk.channels) if chunk.channels is not None else None
+            split = loudness is not None and loudness.is_one_voice_per_channel()
+            two_track.append(split)
+            tracks: list[tuple[int | None, np.ndarray]] = [(None, chunk.samples)]
+            if split and chunk.channels is not None:
+                tracks = [(0, chunk.channels[0]), (1, chunk.channels[1])]
+            found: list[Segment] = []
+            for number, (channel, samples) in enumerate(tracks):
+                heard: list[Segment] = []
+                for segment in self._hear_track(samples, chunk.start, channel, foreign=foreign, languages=languages):
+                    _stop_if(cancel)
+                    heard.append(segment)
+                    done = (number + (segment.end - chunk.start) / chunk.duration) / len(tracks)
+                    report(min(0.99, (chunk.start + done * chunk.duration) / info.duration))
+                found.extend(self._mend_numbers(heard, samples, chunk.start, foreign))
+            if split and loudness is not None:
+                found = drop_crosstalk(found, loudness.shifted(chunk.start))
+            segments.extend(s.model_copy(update={"id": len(segments) + i}) for i, s in enumerate(found))
+        _stop_if(cancel)
+        transcript = self._finish(info, segments, languages, two_track=bool(two_track) and all(two_track))
+        report(1.0)
+        return transcript
+
+    def _start(self) -> None:
+        """Called once before a recording is heard."""
+
+    def _check_language(self, chunk: AudioChunk, info: AudioFile, languages: LanguageCheck) -> bool:
+        """True when ``chunk`` has speech in another language than the expected one (noted in ``languages``)."""
+        return False
+
+    def _hear_track(
+        self, samples: np.ndarray, offset: float, channel: int | None, *, foreign: bool, languages: LanguageCheck
+    ) -> Iterator[Segment]:
+        """The segments of one track of one chunk (``offset``: its start in the recording), as they come."""
+        raise NotImplementedError
+
+    def _mend_numbers(
+        self, segments: list[Segment], samples: np.ndarray, offset: float, foreign: bool
+    ) -> list[Segment]:
+        """A track's segments, with numbers that look misheard heard again where the engine can."""
+        return segments
+
+    def _finish(
+        self, info: AudioFile, segments: list[Segment], languages: LanguageCheck, *, two_track: bool
+    ) -> Transcript:
+        warnings: list[str] = []
+        guarded = guard_segments(segments)
+        kept = guarded.kept
+        warnings.extend(guarded.warnings())
+        language_warning = languages.warning()
+        if language_warning:
+            warnings.append(language_warning)
+            kept = [
+                s.model_copy(update={"low_confidence": True, "review_reason": "; ".join(
+                    filter(None, [s.review_reason, "not in the expected language"]))})
+                if languages.covers(s.start, s.end) else s
+                for s in kept
+            ]
+        if two_track:
+            kept, note = label_by_channel(kept)
+            warnings.append(note)
+        else:
+            kept = infer_roles(kept)
+            if kept:
+                warnings.append("speakers were inferred from the words (mono recording): check the labels")
+        if not self.word_timestamps:
+            kept = [s.model_copy(update={"words": None}) if s.words else s for s in kept]
+        if not kept:
+            warnings.insert(0, "no speech was found in this recording: check the microphone, or that the right "
+                               "file was chosen")
+        return Transcript(
+            text=" ".join(s.text for s in kept),
+            duration=round(info.duration, 2),
+            language=languages.main_language(),
+            model=self.label,
+            segments=kept,
+            warnings=warnings,
+        )
+
+
+class WhisperTranscriber(ChunkedTranscriber):
     """faster-whisper with VAD, a vocabulary prompt, chunked audio, guards and speaker labels."""
 
     def __init__(self, settings: Settings, *, chunk_seconds: float = CHUNK_SECONDS) -> None:
@@ -166,49 +296,15 @@ class WhisperTranscriber:
     def multilingual(self) -> bool:
         return bool(self._model.model.is_multilingual)
 
-    def transcribe(
-        self, audio: Path, *, progress: Progress | None = None, cancel: threading.Event | None = None
-    ) -> Transcript:
-        info = inspect_audio(Path(audio), self.settings.max_audio_minutes * 60)
+    def _start(self) -> None:
         # Whisper falls back to sampling (temperature > 0) on windows it decodes poorly; a fixed seed
         # makes the same recording give the same transcript every time
         import ctranslate2
 
         ctranslate2.set_random_seed(RANDOM_SEED)
-        expected = self.settings.whisper_language or "en"
-        languages = _LanguageCheck(expected=expected)
-        segments: list[Segment] = []
-        two_track: list[bool] = []
-        report = progress or (lambda _done: None)
-        report(0.0)
-        for chunk in read_chunks(info, self.chunk_seconds):
-            _stop_if(cancel)
-            foreign = self.multilingual and self._check_language(chunk, info, languages)
-            loudness = ChannelLoudness.of(chunk.channels) if chunk.channels is not None else None
-            split = loudness is not None and loudness.is_one_voice_per_channel()
-            two_track.append(split)
-            tracks: list[tuple[int | None, np.ndarray]] = [(None, chunk.samples)]
-            if split and chunk.channels is not None:
-                tracks = [(0, chunk.channels[0]), (1, chunk.channels[1])]
-            found: list[Segment] = []
-            for number, (channel, samples) in enumerate(tracks):
-                heard: list[Segment] = []
-                for segment in self._transcribe_track(samples, chunk.start, channel, foreign=foreign):
-                    _stop_if(cancel)
-                    heard.append(segment)
-                    done = (number + (segment.end - chunk.start) / chunk.duration) / len(tracks)
-                    report(min(0.99, (chunk.start + done * chunk.duration) / info.duration))
-                found.extend(self._mend_numbers(heard, samples, chunk.start, foreign))
-            if split and loudness is not None:
-                found = drop_crosstalk(found, loudness.shifted(chunk.start))
-            segments.extend(s.model_copy(update={"id": len(segments) + i}) for i, s in enumerate(found))
-        _stop_if(cancel)
-        transcript = self._finish(info, segments, languages, two_track=bool(two_track) and all(two_track))
-        report(1.0)
-        return transcript
 
-    def _transcribe_track(
-        self, samples: np.ndarray, offset: float, channel: int | None, *, foreign: bool
+    def _hear_track(
+        self, samples: np.ndarray, offset: float, channel: int | None, *, foreign: bool, languages: LanguageCheck
     ) -> Iterator[Segment]:
         """Whisper over one chunk of one track; a chunk with another language in it is transcribed as heard.
 
@@ -240,12 +336,12 @@ class WhisperTranscriber:
                 if good < len(words):
                     break
             if good == len(words):
-                yield from self._segments(piece, words, offset, offset + track_s, channel)
+                yield from segments_of(piece, words, offset, offset + track_s, channel)
                 done = max(done, words[-1].end if words else piece.end)
                 continue
             # keep what came before the skip; the rest again, each stretch of speech on its own
             # (joined up again, Whisper tends to skip the same way)
-            yield from self._segments(piece, words[:good], offset, offset + track_s, channel)
+            yield from segments_of(piece, words[:good], offset, offset + track_s, channel)
             begin = words[good - 1].end if good else done
             stop = min(track_s, max(piece.end, words[-1].end) + 0.2)
             speech = speech if speech is not None else _speech_spans(samples)
@@ -308,7 +404,7 @@ class WhisperTranscriber:
         options = {**options, "condition_on_previous_text": False}
         pieces, _ = model.transcribe(samples[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)], **options)
         start, end = offset + a, offset + b
-        return [s for piece in pieces for s in self._segments(piece, list(piece.words or []), start, end, channel)]
+        return [s for piece in pieces for s in segments_of(piece, list(piece.words or []), start, end, channel)]
 
     def _options(self, foreign: bool) -> dict[str, Any]:
         """faster-whisper's options for one track (``foreign``: a chunk with another language in it)."""
@@ -452,39 +548,13 @@ class WhisperTranscriber:
                     self._second = False
         return self._second or None
 
-    @staticmethod
-    def _segments(
-        piece: Any, words: list[Any], offset: float, track_end: float, channel: int | None
-    ) -> Iterator[Segment]:
-        """Whisper's ``words`` of one ``piece`` as our segments, cut at pauses; times from the recording start."""
-        ours = [
-            Word(start=round(offset + w.start, 2), end=round(min(offset + w.end, track_end), 2),
-                 text=w.word, probability=round(w.probability, 3))
-            for w in words
-        ]
-        if not ours and piece.words:
-            return  # every word was dropped: nothing of this piece is kept
-        for part in split_at_pauses(ours) if ours else [None]:
-            text = "".join(w.text for w in part).strip() if part else piece.text.strip()
-            if not text:
-                continue
-            yield Segment(
-                id=0,
-                start=part[0].start if part else round(offset + piece.start, 2),
-                end=part[-1].end if part else round(min(offset + piece.end, track_end), 2),
-                text=text,
-                channel=channel,
-                avg_logprob=round(piece.avg_logprob, 3),
-                no_speech_prob=round(piece.no_speech_prob, 3),
-                compression_ratio=round(piece.compression_ratio, 3),
-                words=part,
-            )
-
-    def _check_language(self, chunk: AudioChunk, info: AudioFile, languages: _LanguageCheck) -> bool:
+    def _check_language(self, chunk: AudioChunk, info: AudioFile, languages: LanguageCheck) -> bool:
         """Detect the language of 30-s stretches spread over the recording (one per 5 minutes, at most 12).
 
         True when this chunk has speech in a language other than the expected one.
         """
+        if not self.multilingual:  # an English-only model cannot tell
+            return False
         before = len(languages.foreign())
         probe = int(LANGUAGE_PROBE_S * SAMPLE_RATE)
         spacing = int(max(LANGUAGE_EVERY_S, info.duration / MAX_LANGUAGE_PROBES) * SAMPLE_RATE)
@@ -502,42 +572,39 @@ class WhisperTranscriber:
             languages.heard.append((start, start + len(window) / SAMPLE_RATE, code, float(prob)))
         return len(languages.foreign()) > before
 
-    def _finish(
-        self, info: AudioFile, segments: list[Segment], languages: _LanguageCheck, *, two_track: bool
-    ) -> Transcript:
-        warnings: list[str] = []
-        guarded = guard_segments(segments)
-        kept = guarded.kept
-        warnings.extend(guarded.warnings())
-        language_warning = languages.warning()
-        if language_warning:
-            warnings.append(language_warning)
-            kept = [
-                s.model_copy(update={"low_confidence": True, "review_reason": "; ".join(
-                    filter(None, [s.review_reason, "not in the expected language"]))})
-                if languages.covers(s.start, s.end) else s
-                for s in kept
-            ]
-        if two_track:
-            kept, note = label_by_channel(kept)
-            warnings.append(note)
-        else:
-            kept = infer_roles(kept)
-            if kept:
-                warnings.append("speakers were inferred from the words (mono recording): check the labels")
-        if not self.word_timestamps:
-            kept = [s.model_copy(update={"words": None}) if s.words else s for s in kept]
-        if not kept:
-            warnings.insert(0, "no speech was found in this recording: check the microphone, or that the right "
-                               "file was chosen")
-        return Transcript(
-            text=" ".join(s.text for s in kept),
-            duration=round(info.duration, 2),
-            language=languages.main_language(),
-            model=f"whisper-{self.name}",
-            segments=kept,
-            warnings=warnings,
+
+def segments_of(
+    piece: Any, words: list[Any], offset: float, track_end: float, channel: int | None
+) -> Iterator[Segment]:
+    """An engine's ``words`` of one ``piece`` (a Whisper segment: ``text``, ``start``, ``end`` and, where the
+    engine gives them, ``avg_logprob``, ``no_speech_prob``, ``compression_ratio``; words with ``word``,
+    ``start``, ``end`` and maybe ``probability``) as our segments, cut at pauses; times from the recording start."""
+    ours = [
+        Word(start=round(offset + w.start, 2), end=round(min(offset + w.end, track_end), 2),
+             text=w.word, probability=_rounded(getattr(w, "probability", None)))
+        for w in words
+    ]
+    if not ours and piece.words:
+        return  # every word was dropped: nothing of this piece is kept
+    for part in split_at_pauses(ours) if ours else [None]:
+        text = "".join(w.text for w in part).strip() if part else piece.text.strip()
+        if not text:
+            continue
+        yield Segment(
+            id=0,
+            start=part[0].start if part else round(offset + piece.start, 2),
+            end=part[-1].end if part else round(min(offset + piece.end, track_end), 2),
+            text=text,
+            channel=channel,
+            avg_logprob=_rounded(getattr(piece, "avg_logprob", None)),
+            no_speech_prob=_rounded(getattr(piece, "no_speech_prob", None)),
+            compression_ratio=_rounded(getattr(piece, "compression_ratio", None)),
+            words=part,
         )
+
+
+def _rounded(figure: float | None) -> float | None:
+    return None if figure is None else round(float(figure), 3)
 
 
 def _speech_spans(samples: np.ndarray) -> list[tuple[float, float]]:
@@ -577,6 +644,11 @@ def _stop_if(cancel: threading.Event | None) -> None:
 
 
 def make_transcriber(settings: Settings) -> Transcriber:
+    """Whisper on this machine, or the speech server on localhost that settings name."""
+    if settings.transcription_url:
+        from assistant.transcription_server import ServerTranscriber
+
+        return ServerTranscriber(settings)
     return WhisperTranscriber(settings)
 
 

@@ -87,6 +87,15 @@ def services(settings: Settings) -> Any:
 
 
 @pytest.fixture(scope="session")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Whisper tiny.en on this machine, loaded once (the transcription tests and the speech server's)."""
+    from assistant.transcription import WhisperTranscriber
+
+    home = tmp_path_factory.mktemp("home")
+    return WhisperTranscriber(Settings(home=home, whisper_threads=2, whisper_model="tiny.en"))
+
+
+@pytest.fixture(scope="session")
 def embedder() -> Any:
     from assistant.embedding import shared_embedder
 

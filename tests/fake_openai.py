@@ -1,4 +1,6 @@
-"""A local HTTP server that speaks the OpenAI chat-completions protocol, for tests.
+"""Local HTTP servers that speak OpenAI's protocols, for tests: chat completions
+(:class:`FakeOpenAI`) and audio transcriptions (:class:`FakeSpeechServer`, which really
+transcribes with the Whisper it is given).
 
 It runs in a thread on 127.0.0.1 (port 0: the OS picks a free port), so the real
 LangChain / openai client path is exercised over real sockets. By default it answers
@@ -22,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 
 @dataclass
@@ -35,40 +37,30 @@ class Reply:
     answer: dict[str, Any] | None = None  # a different JSON answer for this request
 
 
-@dataclass
-class FakeOpenAI:
-    answer: dict[str, Any] = field(default_factory=dict)
-    reject_json_schema: bool = False
-    reject_tools: bool = False
-    prompt_tokens: int = 120
-    completion_tokens: int = 80
-    script: list[Reply] = field(default_factory=list)
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    methods: list[str] = field(default_factory=list)
+class _LocalServer:
+    """An HTTP server on 127.0.0.1 (port 0: the OS picks a free one) in a thread; a subclass answers each POST."""
 
-    def __post_init__(self) -> None:
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+    _server: ThreadingHTTPServer | None = None
 
-    # ── lifecycle ───────────────────────────────────────────────────────────
+    def _answer(self, path: str, content_type: str, body: bytes) -> tuple[int, bytes, float]:
+        """(HTTP status, JSON body, seconds to wait before answering) for one POST."""
+        raise NotImplementedError
+
     @property
     def base_url(self) -> str:
         assert self._server is not None, "start the server first"
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/v1"
 
-    def start(self) -> FakeOpenAI:
+    def start(self) -> Self:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                body = json.loads(self.rfile.read(length) or b"{}")
-                status, payload, delay = fake._respond(self.path, body)
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                status, data, delay = fake._answer(self.path, self.headers.get("Content-Type", ""), body)
                 if delay:
                     time.sleep(delay)
-                data = json.dumps(payload).encode()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
@@ -83,8 +75,7 @@ class FakeOpenAI:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -93,13 +84,32 @@ class FakeOpenAI:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> FakeOpenAI:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
         self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+@dataclass
+class FakeOpenAI(_LocalServer):
+    answer: dict[str, Any] = field(default_factory=dict)
+    reject_json_schema: bool = False
+    reject_tools: bool = False
+    prompt_tokens: int = 120
+    completion_tokens: int = 80
+    script: list[Reply] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def _answer(self, path: str, content_type: str, body: bytes) -> tuple[int, bytes, float]:
+        status, payload, delay = self._respond(path, json.loads(body or b"{}"))
+        return status, json.dumps(payload).encode(), delay
 
     # ── the protocol ────────────────────────────────────────────────────────
     def _respond(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
@@ -151,3 +161,81 @@ class FakeOpenAI:
 
 def _error(message: str, kind: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": kind}}
+
+
+@dataclass
+class FakeSpeechServer(_LocalServer):
+    """A local server for OpenAI's ``POST /v1/audio/transcriptions`` that really transcribes.
+
+    ``model`` is a faster-whisper ``WhisperModel`` (the session's tiny.en): the wav each request
+    uploads is decoded and heard by it, and the answer is OpenAI's ``verbose_json``, words
+    apart from the segments and without probabilities, as OpenAI sends them. ``script``
+    queues one-off behaviours as for :class:`FakeOpenAI` (``answer`` is merged into the reply).
+    Every request's form fields are recorded in ``requests`` (the file as its bytes).
+    """
+
+    model: Any
+    script: list[Reply] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def _answer(self, path: str, content_type: str, body: bytes) -> tuple[int, bytes, float]:
+        form = _form(content_type, body)
+        with self._lock:
+            self.requests.append(form)
+            reply = self.script.pop(0) if self.script else Reply()
+        if not path.rstrip("/").endswith("/audio/transcriptions"):
+            return 404, json.dumps(_error(f"no route {path}", "not_found")).encode(), 0.0
+        if reply.status != 200:
+            return reply.status, json.dumps(_error(f"scripted {reply.status}", "server_error")).encode(), reply.delay
+        if reply.text is not None:
+            return 200, reply.text.encode(), reply.delay
+        answer = {**self._transcribe(form), **(reply.answer or {})}
+        return 200, json.dumps(answer).encode(), reply.delay
+
+    def _transcribe(self, form: dict[str, Any]) -> dict[str, Any]:
+        import io
+        import wave
+
+        import numpy as np
+
+        with wave.open(io.BytesIO(form["file"])) as audio:
+            assert audio.getframerate() == 16_000 and audio.getnchannels() == 1, "the client sends 16 kHz mono"
+            pcm = np.frombuffer(audio.readframes(audio.getnframes()), dtype="<i2")
+        pieces, info = self.model.transcribe(
+            pcm.astype(np.float32) / 32768, word_timestamps=True, vad_filter=True, initial_prompt=form.get("prompt")
+        )
+        segments, words = [], []
+        for number, piece in enumerate(pieces):
+            segments.append({
+                "id": number, "seek": piece.seek, "start": piece.start, "end": piece.end, "text": piece.text,
+                "tokens": list(piece.tokens), "temperature": piece.temperature, "avg_logprob": piece.avg_logprob,
+                "compression_ratio": piece.compression_ratio, "no_speech_prob": piece.no_speech_prob,
+            })
+            # OpenAI's words: bare (no space, no punctuation), no probability
+            words += [{"word": w.word.strip(" .,?!"), "start": w.start, "end": w.end} for w in piece.words or []]
+        names = {"en": "english", "fr": "french", "de": "german"}
+        return {
+            "task": "transcribe", "language": names.get(info.language, info.language), "duration": info.duration,
+            "text": "".join(s["text"] for s in segments).strip(), "segments": segments, "words": words,
+        }
+
+
+def _form(content_type: str, body: bytes) -> dict[str, Any]:
+    """A multipart/form-data body as {field: value}; the file as bytes, repeated fields as lists."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    form: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        value = part.get_payload(decode=True)
+        value = value if part.get_filename() else value.decode()
+        if name in form:
+            form[name] = [*form[name], value] if isinstance(form[name], list) else [form[name], value]
+        else:
+            form[name] = value
+    return form

@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from assistant.chat import LangChainChat, ScriptedChat, is_loopback, make_chat_model, parse_json_object
+from assistant.chat import LangChainChat, ScriptedChat, make_chat_model, parse_json_object
 from assistant.drafting import DraftOut, ModelDrafter
 from assistant.errors import ModelError
 from assistant.evaluation.golden import load_cases
+from assistant.privacy import is_loopback
 from assistant.settings import Settings
 from assistant.templates import load_template
 from tests.fake_openai import FakeOpenAI, Reply

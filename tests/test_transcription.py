@@ -47,11 +47,6 @@ def _settings(tmp: Path, **overrides: object) -> Settings:
     return Settings(home=tmp, whisper_threads=2, **overrides)  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="session")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> WhisperTranscriber:
-    return WhisperTranscriber(_settings(tmp_path_factory.mktemp("home"), whisper_model="tiny.en"))
-
-
 @pytest.fixture
 def transcriber(tiny: WhisperTranscriber) -> Iterator[WhisperTranscriber]:
     """The session's tiny.en, with its settings and chunk length put back after each test."""

@@ -1,0 +1,194 @@
+"""Speech to text by an OpenAI-compatible server on this machine (``POST /v1/audio/transcriptions``).
+
+A service with a GPU can run a bigger Whisper behind that protocol (speaches, vLLM,
+LocalAI) and point ``RECONNECT_TRANSCRIPTION_URL`` at it. Everything around the
+engine stays as it is for Whisper here (:class:`~assistant.transcription.ChunkedTranscriber`):
+the checks on the file, ten-minute chunks (each sent as 16 kHz 16-bit wav, about
+19 MB, under the 25 MB that OpenAI's API takes), one request per channel of a
+one-voice-per-channel recording, progress, cancelling, the guards and the speaker labels.
+
+A recording is personal data that cannot be redacted, so it goes only to a server on
+this machine: a URL off it is refused, whatever ``RECONNECT_ALLOW_REMOTE`` says.
+
+What a server does not give is not made up: without word probabilities no digit is
+flagged for its own uncertainty (the other flags still apply), and without words the
+segments are the server's own. Numbers that look misheard are flagged, not heard again.
+The server detects the language; speech it says is not the expected language is flagged.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import re
+import wave
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ValidationError
+
+from assistant.audio import SAMPLE_RATE
+from assistant.errors import ModelError
+from assistant.privacy import is_loopback
+from assistant.records import Segment
+from assistant.settings import Settings
+from assistant.transcription import CHUNK_SECONDS, ChunkedTranscriber, LanguageCheck, language_code, segments_of
+
+log = logging.getLogger("reconnect.transcription")
+
+KEY_VARIABLE = "RECONNECT_TRANSCRIPTION_API_KEY"  # local servers take any key
+
+
+class _Word(BaseModel):
+    word: str
+    start: float
+    end: float
+    probability: float | None = None
+
+
+class _Piece(BaseModel):
+    text: str
+    start: float
+    end: float
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+    compression_ratio: float | None = None
+    words: list[_Word] = []
+
+
+class _Reply(BaseModel):
+    """OpenAI's ``verbose_json`` transcription, as much of it as is used."""
+
+    text: str = ""
+    language: str | None = None
+    segments: list[_Piece] = []
+    words: list[_Word] = []
+
+
+class ServerTranscriber(ChunkedTranscriber):
+    """An OpenAI-compatible speech-to-text server on this machine, behind the same checks as Whisper here."""
+
+    def __init__(self, settings: Settings, *, chunk_seconds: float = CHUNK_SECONDS) -> None:
+        url = settings.transcription_url
+        if not is_loopback(url):
+            raise ModelError(
+                f"RECONNECT_TRANSCRIPTION_URL ({url}) is not on this machine: a recording is personal data that "
+                "cannot be redacted, so it is only sent to a speech server on localhost. Run the server here, "
+                "or unset the URL to use Whisper on this machine"
+            )
+        from openai import OpenAI
+
+        self.settings = settings
+        self.url = str(url)
+        self.name = settings.transcription_model
+        self.chunk_seconds = chunk_seconds
+        self.word_timestamps = bool(getattr(settings, "whisper_word_timestamps", False))
+        self._client = OpenAI(
+            base_url=self.url,
+            api_key=os.environ.get(KEY_VARIABLE) or "not-needed",
+            timeout=settings.request_timeout,
+            max_retries=settings.max_retries,
+        )
+
+    @property
+    def label(self) -> str:
+        return f"server-{self.name}"
+
+    def _hear_track(
+        self, samples: np.ndarray, offset: float, channel: int | None, *, foreign: bool, languages: LanguageCheck
+    ) -> Iterator[Segment]:
+        track_s = len(samples) / SAMPLE_RATE
+        reply = self._ask(samples)
+        if reply.language:
+            languages.heard.append((offset, offset + track_s, language_code(reply.language), 1.0))
+        loose, at = sorted(reply.words, key=lambda w: w.start), 0
+        for piece in sorted(reply.segments, key=lambda p: p.start):
+            words = piece.words
+            if not words:  # OpenAI gives the words apart from the segments: each goes where its middle falls
+                while at < len(loose) and (loose[at].start + loose[at].end) / 2 < piece.start:
+                    at += 1
+                begin = at
+                while at < len(loose) and (loose[at].start + loose[at].end) / 2 <= piece.end:
+                    at += 1
+                words = loose[begin:at]
+            spelled = _spelled(piece.text, words)
+            piece = piece.model_copy(update={"words": spelled})
+            yield from segments_of(piece, spelled, offset, offset + track_s, channel)
+
+    def _ask(self, samples: np.ndarray) -> _Reply:
+        """One track of one chunk, sent as wav; the server's answer, checked."""
+        import openai
+
+        try:
+            raw = self._client.audio.transcriptions.with_raw_response.create(
+                file=("chunk.wav", _wav(samples), "audio/wav"),
+                model=self.name,
+                response_format="verbose_json",
+                timestamp_granularities=["segment", "word"],
+                prompt=self.settings.vocabulary or openai.omit,
+            )
+            body = raw.text
+        except openai.APITimeoutError as exc:
+            raise ModelError(
+                f"the speech server at {self.url} did not answer within {self.settings.request_timeout:.0f} s; "
+                "nothing was saved. Try again, or raise RECONNECT_REQUEST_TIMEOUT for long recordings"
+            ) from exc
+        except openai.APIConnectionError as exc:
+            raise ModelError(
+                f"could not reach the speech server at {self.url}: is it running? Nothing was saved. "
+                "Unset RECONNECT_TRANSCRIPTION_URL to use Whisper on this machine"
+            ) from exc
+        except openai.AuthenticationError as exc:
+            raise ModelError(f"the speech server at {self.url} refused the key: set {KEY_VARIABLE}") from exc
+        except openai.APIStatusError as exc:
+            raise ModelError(
+                f"the speech server at {self.url} refused the recording (HTTP {exc.status_code}: "
+                f"{_message(exc)}); nothing was saved"
+            ) from exc
+        try:
+            return _Reply.model_validate(json.loads(body))
+        except (ValueError, ValidationError) as exc:
+            log.warning("speech server answer not understood: %s", str(exc)[:200])
+            raise ModelError(
+                f"the speech server at {self.url} answered with something that is not a transcript (it must "
+                "speak OpenAI's verbose_json); nothing was saved"
+            ) from exc
+
+
+def _wav(samples: np.ndarray) -> bytes:
+    """16 kHz float samples as 16-bit mono wav."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as file:
+        file.setnchannels(1)
+        file.setsampwidth(2)
+        file.setframerate(SAMPLE_RATE)
+        file.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return out.getvalue()
+
+
+def _plain(word: str) -> str:
+    return re.sub(r"[^\w']+", "", word.lower())
+
+
+def _spelled(text: str, words: list[_Word]) -> list[_Word]:
+    """``words`` written as the segment's ``text`` writes them, with its punctuation and a space before each.
+
+    OpenAI's words come bare ("Americans" where the text has "Americans,"); Whisper's own come with their
+    space and punctuation. Where the words do not match the text one for one, there are none: the
+    segment is then the server's text as a whole, with its times, and nothing is guessed."""
+    tokens = text.split()
+    if len(tokens) != len(words) or any(_plain(t) != _plain(w.word) for t, w in zip(tokens, words, strict=False)):
+        return []
+    return [w.model_copy(update={"word": " " + t}) for t, w in zip(tokens, words, strict=True)]
+
+
+def _message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])[:200]
+    return str(getattr(exc, "message", exc))[:200]
