@@ -2,8 +2,8 @@
 (:class:`FakeOpenAI`) and audio transcriptions (:class:`FakeSpeechServer`, which really
 transcribes with the Whisper it is given).
 
-It runs in a thread on 127.0.0.1 (port 0: the OS picks a free port), so the real
-LangChain / openai client path is exercised over real sockets. By default it answers
+Each runs in a thread on 127.0.0.1 (port 0: the OS picks a free port), so the real
+LangChain / openai client path is exercised over real sockets. By default the chat one answers
 every request with ``answer`` in whatever structured-output form the request asks for:
 
 * ``response_format: {"type": "json_schema"}`` → the JSON as message content
