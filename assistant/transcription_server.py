@@ -56,7 +56,7 @@ class _Piece(BaseModel):
     avg_logprob: float | None = None
     no_speech_prob: float | None = None
     compression_ratio: float | None = None
-    words: list[_Word] = []
+    words: list[_Word] | None = None  # speaches puts them here; OpenAI apart, below; some servers send null
 
 
 class _Reply(BaseModel):
@@ -64,8 +64,8 @@ class _Reply(BaseModel):
 
     text: str = ""
     language: str | None = None
-    segments: list[_Piece] = []
-    words: list[_Word] = []
+    segments: list[_Piece] | None = None
+    words: list[_Word] | None = None
 
 
 class ServerTranscriber(ChunkedTranscriber):
@@ -104,8 +104,8 @@ class ServerTranscriber(ChunkedTranscriber):
         reply = self._ask(samples)
         if reply.language:
             languages.heard.append((offset, offset + track_s, language_code(reply.language), 1.0))
-        loose, at = sorted(reply.words, key=lambda w: w.start), 0
-        for piece in sorted(reply.segments, key=lambda p: p.start):
+        loose, at = sorted(reply.words or [], key=lambda w: w.start), 0
+        for piece in sorted(reply.segments or [], key=lambda p: p.start):
             words = piece.words
             if not words:  # OpenAI gives the words apart from the segments: each goes where its middle falls
                 while at < len(loose) and (loose[at].start + loose[at].end) / 2 < piece.start:

@@ -132,6 +132,17 @@ def test_when_the_server_retries_then_a_passing_error_is_overcome(server: FakeSp
     assert len(server.requests) == 2 and "country" in transcript.text
 
 
+def test_when_the_server_gives_no_words_then_its_segments_are_kept_whole(
+    server: FakeSpeechServer, tmp_path: Path
+) -> None:
+    server.script.append(Reply(answer={"words": None}))  # a server that gives segment times only
+    transcriber = _client(server, tmp_path)
+    transcriber.word_timestamps = True
+    transcript = transcriber.transcribe(JFK)
+    assert jiwer.wer(_plain(JFK_TEXT), _plain(transcript.text)) <= 0.1
+    assert transcript.segments and all(s.words is None for s in transcript.segments)
+
+
 def test_when_the_server_hears_another_language_then_a_warning_names_it(
     server: FakeSpeechServer, tmp_path: Path
 ) -> None:
