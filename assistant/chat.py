@@ -163,6 +163,11 @@ class LangChainChat:
             )
         from langchain_openai import ChatOpenAI
 
+        if is_loopback(self.settings.base_url):
+            from openai import DefaultHttpxClient
+
+            # straight to localhost: a proxy named in the environment would carry the text off this machine
+            common["http_client"] = DefaultHttpxClient(trust_env=False)
         return ChatOpenAI(base_url=self.settings.base_url, api_key=key, **common)
 
     def structured(self, system: str, user: str, schema: type[T]) -> T:

@@ -79,7 +79,7 @@ class ServerTranscriber(ChunkedTranscriber):
                 "cannot be redacted, so it is only sent to a speech server on localhost. Run the server here, "
                 "or unset the URL to use Whisper on this machine"
             )
-        from openai import OpenAI
+        from openai import DefaultHttpxClient, OpenAI
 
         self.settings = settings
         self.url = str(url)
@@ -91,6 +91,8 @@ class ServerTranscriber(ChunkedTranscriber):
             api_key=os.environ.get(KEY_VARIABLE) or "not-needed",
             timeout=settings.request_timeout,
             max_retries=settings.max_retries,
+            # straight to localhost: a proxy named in the environment would carry the audio off this machine
+            http_client=DefaultHttpxClient(trust_env=False),
         )
 
     @property

@@ -40,6 +40,17 @@ def no_network() -> Iterator[None]:
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
 
 
+@pytest.fixture
+def proxy_off_machine(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every proxy variable names a proxy off this machine (which no_network refuses), and none is bypassed."""
+    proxy = "http://proxy.example.org:3128"
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(name, proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    return proxy
+
+
 @pytest.fixture(autouse=True)
 def reconnect_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Each test gets its own data directory; nothing touches the user's home."""

@@ -62,6 +62,13 @@ def test_when_the_endpoint_accepts_json_schema_then_it_is_used_and_tokens_are_co
     assert chat.usage.method == "json_schema"
 
 
+def test_when_a_proxy_is_set_then_a_model_on_this_machine_is_still_reached_directly(
+    server: FakeOpenAI, proxy_off_machine: str
+) -> None:
+    assert chat_for(server).structured("system", "user", DraftOut).sections[0].id == "subjective"
+    assert len(server.requests) == 1
+
+
 def test_when_the_endpoint_rejects_json_schema_then_function_calling_is_used_and_remembered() -> None:
     with FakeOpenAI(answer=ANSWER, reject_json_schema=True) as fake:
         chat = chat_for(fake)

@@ -97,6 +97,13 @@ def test_when_the_server_is_off_this_machine_then_it_is_refused_even_with_remote
         make_transcriber(settings)
 
 
+def test_when_a_proxy_is_set_then_the_audio_still_goes_straight_to_localhost(
+    server: FakeSpeechServer, tmp_path: Path, proxy_off_machine: str
+) -> None:
+    transcript = _client(server, tmp_path).transcribe(JFK)
+    assert "country" in transcript.text and len(server.requests) == 1
+
+
 def test_when_the_server_is_not_running_then_the_error_says_so(tmp_path: Path) -> None:
     with socket.socket() as free:  # a port nothing listens on
         free.bind(("127.0.0.1", 0))
