@@ -161,10 +161,11 @@ class ChunkedTranscriber:
     progress, cancelling, the guards and the speaker labels. An engine says how it hears one track of
     one chunk (:meth:`_hear_track`) and may check the language first and mend numbers after."""
 
-    settings: Settings
-    name: str
-    chunk_seconds: float
-    word_timestamps: bool
+    def __init__(self, settings: Settings, name: str, chunk_seconds: float) -> None:
+        self.settings = settings
+        self.name = name
+        self.chunk_seconds = chunk_seconds
+        self.word_timestamps = bool(getattr(settings, "whisper_word_timestamps", False))
 
     @property
     def label(self) -> str:
@@ -273,10 +274,7 @@ class WhisperTranscriber(ChunkedTranscriber):
 
         from assistant.models import whisper_model_path
 
-        self.settings = settings
-        self.name = settings.whisper_model
-        self.chunk_seconds = chunk_seconds
-        self.word_timestamps = bool(getattr(settings, "whisper_word_timestamps", False))
+        super().__init__(settings, settings.whisper_model, chunk_seconds)
         self._model = WhisperModel(
             whisper_model_path(settings.whisper_model),
             device=settings.whisper_device,
@@ -341,7 +339,8 @@ class WhisperTranscriber(ChunkedTranscriber):
                 continue
             # keep what came before the skip; the rest again, each stretch of speech on its own
             # (joined up again, Whisper tends to skip the same way)
-            yield from segments_of(piece, words[:good], offset, offset + track_s, channel)
+            if good:
+                yield from segments_of(piece, words[:good], offset, offset + track_s, channel)
             begin = words[good - 1].end if good else done
             stop = min(track_s, max(piece.end, words[-1].end) + 0.2)
             speech = speech if speech is not None else _speech_spans(samples)
@@ -578,14 +577,13 @@ def segments_of(
 ) -> Iterator[Segment]:
     """An engine's ``words`` of one ``piece`` (a Whisper segment: ``text``, ``start``, ``end`` and, where the
     engine gives them, ``avg_logprob``, ``no_speech_prob``, ``compression_ratio``; words with ``word``,
-    ``start``, ``end`` and maybe ``probability``) as our segments, cut at pauses; times from the recording start."""
+    ``start``, ``end`` and maybe ``probability``) as our segments, cut at pauses; times from the recording start.
+    Without words, the piece is one segment, its text as the engine wrote it."""
     ours = [
         Word(start=round(offset + w.start, 2), end=round(min(offset + w.end, track_end), 2),
              text=w.word, probability=_rounded(getattr(w, "probability", None)))
         for w in words
     ]
-    if not ours and piece.words:
-        return  # every word was dropped: nothing of this piece is kept
     for part in split_at_pauses(ours) if ours else [None]:
         text = "".join(w.text for w in part).strip() if part else piece.text.strip()
         if not text:

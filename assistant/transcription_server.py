@@ -81,11 +81,8 @@ class ServerTranscriber(ChunkedTranscriber):
             )
         from openai import DefaultHttpxClient, OpenAI
 
-        self.settings = settings
+        super().__init__(settings, settings.transcription_model, chunk_seconds)
         self.url = str(url)
-        self.name = settings.transcription_model
-        self.chunk_seconds = chunk_seconds
-        self.word_timestamps = bool(getattr(settings, "whisper_word_timestamps", False))
         self._client = OpenAI(
             base_url=self.url,
             api_key=os.environ.get(KEY_VARIABLE) or "not-needed",
@@ -116,9 +113,7 @@ class ServerTranscriber(ChunkedTranscriber):
                 while at < len(loose) and (loose[at].start + loose[at].end) / 2 <= piece.end:
                     at += 1
                 words = loose[begin:at]
-            spelled = _spelled(piece.text, words)
-            piece = piece.model_copy(update={"words": spelled})
-            yield from segments_of(piece, spelled, offset, offset + track_s, channel)
+            yield from segments_of(piece, _spelled(piece.text, words), offset, offset + track_s, channel)
 
     def _ask(self, samples: np.ndarray) -> _Reply:
         """One track of one chunk, sent as wav; the server's answer, checked."""
