@@ -132,12 +132,18 @@ class _PercentLines(_NoBar):
 
 # ── redact ──────────────────────────────────────────────────────────────────
 def read_input(file: str) -> str:
+    """The text exactly as given (CRLF kept), so that offsets point into the input."""
     if file == "-":
-        return sys.stdin.read()
-    path = Path(file)
-    if not path.exists():
-        raise BadInput(f"{file}: no such file")
-    return path.read_text(encoding="utf-8")
+        raw = sys.stdin.buffer.read()
+    else:
+        path = Path(file)
+        if not path.exists():
+            raise BadInput(f"{file}: no such file")
+        raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
 
 
 @main.command()
@@ -179,7 +185,12 @@ def load_transcript(file: str) -> Any:
 @main.command()
 @click.argument("file", default="-")
 @click.option("--template", default="ot_initial_assessment", show_default=True)
-@click.option("--known", multiple=True, help="A case detail that must always be redacted (repeatable).")
+@click.option(
+    "--known",
+    multiple=True,
+    help="A case detail (repeatable) that is always redacted before text goes to a configured model. "
+    "The offline drafter keeps the words as said: its note stays on this machine.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @friendly
 def draft(file: str, template: str, known: tuple[str, ...], as_json: bool) -> None:
@@ -243,7 +254,7 @@ def stats(as_json: bool) -> None:
 # ── ask ─────────────────────────────────────────────────────────────────────
 @main.command()
 @click.argument("question", required=False)
-@click.option("--k", default=None, type=int, help="How many results at most.")
+@click.option("--k", default=None, type=click.IntRange(min=1), help="How many results at most.")
 @click.option("--batch", type=click.Path(path_type=Path), help="A file with one question a line.")
 @click.option("--json", "as_json", is_flag=True)
 @friendly
@@ -330,7 +341,8 @@ def users_add(username: str, role: str, display_name: str, password: str, as_jso
 @main.command()
 @click.option("--port", default=8501, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
-def ui(port: int, host: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help='Print {"url": ...} on stdout before the app starts.')
+def ui(port: int, host: str, as_json: bool) -> None:
     """Start the app in the browser."""
     from assistant.accounts import ensure_admin
 
@@ -341,6 +353,9 @@ def ui(port: int, host: str) -> None:
             "Sign in with it, then add people with `reconnect users add NAME --role ot` (this is shown once).",
             err=True,
         )
+    url = f"http://{host}:{port}"
+    emit({"url": url}, as_json, lambda d: f"Reconnect Assistant at {d['url']}")
+    sys.stdout.flush()  # before exec replaces this process
     app = Path(__file__).resolve().parent.parent / "ui" / "app.py"
     os.execvp(
         sys.executable,

@@ -23,6 +23,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx"),
     "pdf": ("application/pdf", ".pdf"),
 }
+EXPORTABLE = ("approved", "signed_off")
 PLACEHOLDER = re.compile(r"\[[A-Z_]+_\d+\]")
 UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
@@ -75,9 +76,16 @@ def document(
     reidentify_names: bool = False,
     title: str | None = None,
 ) -> Document:
-    """Build the document for a stored draft (``Store.draft``) of a stored assessment."""
+    """Build the document for a stored draft (``Store.draft``) of a stored assessment.
+
+    Only a reviewed note leaves the app: one that is approved or signed off.
+    """
+    if draft["status"] not in EXPORTABLE:
+        raise BadInput(
+            f"this note is '{draft['status'].replace('_', ' ')}'; only an approved or signed-off note can be exported"
+        )
     content = draft["content"]
-    sections = [(s["title"], s["text"]) for s in content.get("sections", []) if s.get("text", "").strip()]
+    sections = _titled(content)
     goals = [
         g["text"] + (f" (measure: {g['measure']}; by: {g['timeframe']})" if g.get("measure") else "")
         for g in content.get("goals", [])
@@ -93,6 +101,15 @@ def document(
     if reidentify_names:
         doc = doc.map_text(lambda t: reidentify(t, mapping))
     return doc
+
+
+def sections_of(draft: dict[str, Any], mapping: dict[str, str]) -> list[tuple[str, str]]:
+    """The note's titled sections as shown on screen, whatever its status: pseudonymised, never exported."""
+    return [(pseudonymise(title, mapping), pseudonymise(text, mapping)) for title, text in _titled(draft["content"])]
+
+
+def _titled(content: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(s["title"], s["text"]) for s in content.get("sections", []) if s.get("text", "").strip()]
 
 
 def _template_title(template: str) -> str:

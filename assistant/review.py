@@ -35,25 +35,37 @@ STATUS_LABELS = {
 @dataclass(frozen=True)
 class Step:
     name: str
-    permission: str  # from assistant.accounts.PERMISSIONS
+    permissions: tuple[str, ...]  # any one of these, from assistant.accounts.PERMISSIONS
     from_status: frozenset[str]
     to_status: str
-    owner_only: bool = False  # only the assessment's own OT
+    owner_only: bool = False  # only whoever drafted the note (see owner)
     needs_comment: bool = False
 
 
+DRAFTERS = ("assess", "coordinate")  # the OT drafts notes; a coordinator drafts care-plan entries and letters
 STEPS: dict[str, Step] = {
     s.name: s
     for s in (
-        Step("submit", "assess", frozenset({"draft", "changes_requested"}), "submitted", owner_only=True),
+        Step("submit", DRAFTERS, frozenset({"draft", "changes_requested"}), "submitted", owner_only=True),
         Step(
-            "request_changes", "review", frozenset({"submitted", "approved"}), "changes_requested", needs_comment=True
+            "request_changes",
+            ("review",),
+            frozenset({"submitted", "approved"}),
+            "changes_requested",
+            needs_comment=True,
         ),
-        Step("approve", "review", frozenset({"submitted"}), "approved"),
-        Step("sign_off", "review", frozenset({"approved"}), "signed_off"),
-        Step("amend", "assess", frozenset({"signed_off"}), "draft", owner_only=True, needs_comment=True),
+        Step("approve", ("review",), frozenset({"submitted"}), "approved"),
+        Step("sign_off", ("review",), frozenset({"approved"}), "signed_off"),
+        Step("amend", DRAFTERS, frozenset({"signed_off"}), "draft", owner_only=True, needs_comment=True),
     )
 }
+
+
+def owner(store: Store, draft: dict[str, Any]) -> str:
+    """Who submits and amends a note: whoever drafted it (the OT for an assessment note, the coordinator for a
+    care-plan entry or letter they made from it)."""
+    first = store.versions(draft["id"])[0]
+    return str(first["author"])
 
 
 def allowed_steps(user: dict[str, str], draft: dict[str, Any], owner: str) -> list[str]:
@@ -61,11 +73,15 @@ def allowed_steps(user: dict[str, str], draft: dict[str, Any], owner: str) -> li
     return [name for name, step in STEPS.items() if _refusal(step, user, draft["status"], owner) is None]
 
 
+def _permitted(step: Step, user: dict[str, str]) -> bool:
+    return any(can(user["role"], p) for p in step.permissions)
+
+
 def _refusal(step: Step, user: dict[str, str], status: str, owner: str) -> str | None:
-    if not can(user["role"], step.permission):
+    if not _permitted(step, user):
         return f"the {user['role']} role may not {step.name.replace('_', ' ')}"
     if step.owner_only and user["username"] != owner:
-        return f"only {owner}, whose assessment this is, may {step.name.replace('_', ' ')} it"
+        return f"only {owner}, who drafted this note, may {step.name.replace('_', ' ')} it"
     if status not in step.from_status:
         return (
             f"a note that is '{STATUS_LABELS.get(status, status)}' cannot be {_past(step.name)}; "
@@ -91,37 +107,47 @@ def take_step(
     step_name: str,
     comment: str = "",
     section_comments: dict[str, str] | None = None,
+    read_version: int | None = None,
 ) -> dict[str, Any]:
-    """Take one review step; returns the draft as it now is. Raises NotAllowed, BadInput or ConflictError."""
+    """Take one review step; returns the draft as it now is. Raises NotAllowed, BadInput or ConflictError.
+
+    ``read_version`` is the version the user was looking at (the app passes it): if the
+    note has moved on since, nothing is decided and ConflictError says so.
+    """
     step = STEPS.get(step_name)
     if step is None:
         raise BadInput(f"unknown review step '{step_name}'; choose one of: {', '.join(STEPS)}")
     draft = store.draft(draft_id)
-    owner = store.assessment(draft["assessment_id"])["ot"]
-    refusal = _refusal(step, user, draft["status"], owner)
+    refusal = _refusal(step, user, draft["status"], owner(store, draft))
     if refusal is not None:
-        if can(user["role"], step.permission) and draft["status"] not in step.from_status:
+        if _permitted(step, user) and draft["status"] not in step.from_status:
             raise ConflictError(refusal)
         raise NotAllowed(refusal)
     section_comments = {k: v.strip() for k, v in (section_comments or {}).items() if v.strip()}
     if step.needs_comment and not comment.strip() and not section_comments:
         raise BadInput(f"say what needs to change: {step.name.replace('_', ' ')} needs a comment")
     username = user["username"]
-    store.add_decision(draft_id, draft["version"], username, step.name, comment.strip())
-    for section_id, text in section_comments.items():
-        store.add_decision(draft_id, draft["version"], username, "comment", text, section_id=section_id)
-    store.set_draft_status(draft_id, step.to_status, signed_off_by=username if step.to_status == "signed_off" else None)
+    version = draft["version"] if read_version is None else read_version
+    store.move_draft(
+        draft_id,
+        from_status=draft["status"],
+        version=version,
+        to_status=step.to_status,
+        reviewer=username,
+        decisions=[(step.name, comment.strip(), None)]
+        + [("comment", text, section_id) for section_id, text in section_comments.items()],
+    )
     store.audit(
         username,
         step.name,
         f"draft:{draft_id}",
-        {"version": draft["version"], "from": draft["status"], "to": step.to_status, "comments": len(section_comments)},
+        {"version": version, "from": draft["status"], "to": step.to_status, "comments": len(section_comments)},
     )
     return store.draft(draft_id)
 
 
-def submit(store: Store, draft_id: str, user: dict[str, str]) -> dict[str, Any]:
-    return take_step(store, draft_id, user, "submit")
+def submit(store: Store, draft_id: str, user: dict[str, str], read_version: int | None = None) -> dict[str, Any]:
+    return take_step(store, draft_id, user, "submit", read_version=read_version)
 
 
 def request_changes(
@@ -130,12 +156,14 @@ def request_changes(
     return take_step(store, draft_id, user, "request_changes", comment, section_comments)
 
 
-def approve(store: Store, draft_id: str, user: dict[str, str], comment: str = "") -> dict[str, Any]:
-    return take_step(store, draft_id, user, "approve", comment)
+def approve(
+    store: Store, draft_id: str, user: dict[str, str], comment: str = "", read_version: int | None = None
+) -> dict[str, Any]:
+    return take_step(store, draft_id, user, "approve", comment, read_version=read_version)
 
 
-def sign_off(store: Store, draft_id: str, user: dict[str, str]) -> dict[str, Any]:
-    return take_step(store, draft_id, user, "sign_off")
+def sign_off(store: Store, draft_id: str, user: dict[str, str], read_version: int | None = None) -> dict[str, Any]:
+    return take_step(store, draft_id, user, "sign_off", read_version=read_version)
 
 
 def amend(store: Store, draft_id: str, user: dict[str, str], reason: str) -> dict[str, Any]:

@@ -207,6 +207,14 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
 ]
 
 GENESIS = "0" * 64
+EDITABLE = ("draft", "changes_requested")  # statuses in which a note's text may change
+STATUS_WORDS = {
+    "submitted": "waiting for review",
+    "approved": "approved",
+    "signed_off": "signed off",
+    "draft": "a draft",
+    "changes_requested": "back with the OT for changes",
+}
 
 
 def _audit_hash(prev_hash: str, at: str, actor: str, action: str, subject: str, detail: str) -> str:
@@ -409,6 +417,13 @@ class Store:
             "warnings": head["warnings"],
         }
 
+    def latest_transcript_at(self, assessment_id: str) -> datetime | None:
+        """When the assessment's current transcript was saved (a newer one replaces it)."""
+        with self.tx() as conn:
+            return conn.execute(
+                select(func.max(transcripts.c.created_at)).where(transcripts.c.assessment_id == assessment_id)
+            ).scalar()
+
     def set_speaker(self, transcript_id: str, idx: int, speaker: str) -> None:
         """The OT corrects a label: it is no longer inferred."""
         with self.tx() as conn:
@@ -509,26 +524,32 @@ class Store:
     def save_version(
         self, draft_id: str, content: dict[str, Any], author: str, base_version: int, note: str = ""
     ) -> int:
-        """Save a new version only if nobody saved since ``base_version``; otherwise raise ConflictError.
+        """Save a new version only if nobody saved since ``base_version`` and the note is open for editing.
 
-        The check and the write happen in one UPDATE ... WHERE version = base, so two
-        people saving at once cannot both win.
+        The checks and the write happen in one UPDATE ... WHERE version = base AND status
+        is editable, so two people saving at once cannot both win, and nobody changes a
+        note while it waits for review or after it was approved: the reviewer signs off
+        exactly the version they read.
         """
         with self.tx() as conn:
-            row = conn.execute(select(drafts.c.status).where(drafts.c.id == draft_id)).first()
-            if row is None:
-                raise StoreError(f"no draft with id {draft_id}")
-            if row[0] == "signed_off":
-                raise ConflictError("this note is signed off and locked; amend it to start a new version")
             result = conn.execute(
                 update(drafts)
-                .where(drafts.c.id == draft_id, drafts.c.version == base_version)
+                .where(drafts.c.id == draft_id, drafts.c.version == base_version, drafts.c.status.in_(EDITABLE))
                 .values(version=base_version + 1, updated_at=now(), updated_by=author)
             )
             if result.rowcount != 1:
                 current = conn.execute(
-                    select(drafts.c.version, drafts.c.updated_by).where(drafts.c.id == draft_id)
-                ).one()
+                    select(drafts.c.status, drafts.c.version, drafts.c.updated_by).where(drafts.c.id == draft_id)
+                ).first()
+                if current is None:
+                    raise StoreError(f"no draft with id {draft_id}")
+                if current.status == "signed_off":
+                    raise ConflictError("this note is signed off and locked; amend it to start a new version")
+                if current.status not in EDITABLE:
+                    raise ConflictError(
+                        f"this note is {STATUS_WORDS.get(current.status, current.status)}, so it cannot be edited "
+                        "until the reviewer requests changes"
+                    )
                 raise ConflictError(
                     f"{current.updated_by} saved version {current.version} since you opened version {base_version}; "
                     "review their changes and merge before saving"
@@ -569,12 +590,55 @@ class Store:
             )
         return dict(row) if row else None
 
-    def set_draft_status(self, draft_id: str, status: str, signed_off_by: str | None = None) -> None:
-        values: dict[str, Any] = {"status": status, "updated_at": now()}
-        if status == "signed_off":
-            values.update(signed_off_by=signed_off_by, signed_off_at=now())
+    def move_draft(
+        self,
+        draft_id: str,
+        *,
+        from_status: str,
+        version: int,
+        to_status: str,
+        reviewer: str,
+        decisions: list[tuple[str, str, str | None]],
+    ) -> None:
+        """Move a draft between review statuses and record the decisions, in one transaction.
+
+        Only if it is still at ``from_status`` and ``version``: a step taken on a note
+        that somebody else moved or saved since it was read raises ConflictError, and
+        nothing is written. ``decisions`` are (decision, comment, section id or None).
+        """
+        signed = to_status == "signed_off"  # an amended note no longer carries the old sign-off
+        values: dict[str, Any] = {
+            "status": to_status,
+            "updated_at": now(),
+            "signed_off_by": reviewer if signed else None,
+            "signed_off_at": now() if signed else None,
+        }
         with self.tx() as conn:
-            conn.execute(update(drafts).where(drafts.c.id == draft_id).values(**values))
+            moved = conn.execute(
+                update(drafts)
+                .where(drafts.c.id == draft_id, drafts.c.status == from_status, drafts.c.version == version)
+                .values(**values)
+            )
+            if moved.rowcount != 1:
+                current = conn.execute(select(drafts.c.status, drafts.c.version).where(drafts.c.id == draft_id)).first()
+                if current is None:
+                    raise StoreError(f"no draft with id {draft_id}")
+                raise ConflictError(
+                    f"the note changed since you read version {version}: it is now version {current.version}, "
+                    f"{STATUS_WORDS.get(current.status, current.status)}; open it again and check before you decide"
+                )
+            for decision, comment, section_id in decisions:
+                conn.execute(
+                    insert(review_decisions).values(
+                        draft_id=draft_id,
+                        version=version,
+                        reviewer=reviewer,
+                        decision=decision,
+                        comment=comment,
+                        section_id=section_id,
+                        created_at=now(),
+                    )
+                )
 
     def add_decision(
         self,
@@ -611,7 +675,11 @@ class Store:
         at = now().isoformat()
         with self.tx() as conn:
             if self.engine.dialect.name == "sqlite":
-                conn.exec_driver_sql("SELECT 1")  # inside BEGIN: SQLite serialises writers
+                # take the write lock before reading the last hash, so two writers cannot chain onto the same one
+                # (pysqlite only begins a transaction at the first write, after that read)
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.execute(select(audit_events.c.seq).order_by(audit_events.c.seq.desc()).limit(1).with_for_update())
             prev = conn.execute(select(audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)).scalar()
             prev_hash = prev or GENESIS
             conn.execute(

@@ -6,6 +6,7 @@ audio retention and the idle time-out.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -303,8 +304,35 @@ def test_coordinator_flow_drafts_a_supporting_letter_and_exports_it(people: Any)
     shown = "\n".join(c.value for c in at.code)
     assert "bus pass" in shown.lower()
     assert "Lucy Ellis" not in shown and "[PERSON_1]" in shown  # pseudonymised unless asked
-    labels = {b.proto.label for b in at.get("download_button")}
-    assert {"Download MD", "Download DOCX", "Download PDF"} <= labels
+    # the approved note can be exported; the new letter only once a supervisor approves it
+    assert exported(at) == {did}
+    assert any("can be exported once a supervisor approves it" in c.value for c in at.caption)
+    at.button(key=f"coord-submit-{letter['id']}").click()
+    at.run()
+    assert svc.store.draft(letter["id"])["status"] == "submitted"
+    review.approve(svc.store, letter["id"], {"username": "lee", "role": "supervisor"})
+    at.run()
+    assert exported(at) == {did, letter["id"]}
+    assert {b.proto.label for b in at.get("download_button")} == {"Download MD", "Download DOCX", "Download PDF"}
+
+
+def exported(at: AppTest) -> set[str]:
+    """The drafts that have download buttons (their keys are export-<draft id>-<format>)."""
+    return {re.search(r"export-(\w+)-(md|docx|pdf)", b.proto.id).group(1) for b in at.get("download_button")}
+
+
+def test_when_the_transcript_was_replaced_after_approval_the_coordinator_cannot_draft_from_it(people: Any) -> None:
+    svc = people
+    aid, did = draft_with_transcript(svc, "APP-STALE", status="approved")
+    svc.store.save_transcript(
+        aid, Transcript.from_text("OT: Hello.\nClient: A different visit.").model_dump(mode="json")
+    )
+    at = sign_in(new_app(), "cam")
+    at.selectbox(key="coord_pick").select(did).run()
+    at.button(key="coord_make").click()
+    at.run()
+    assert any("transcript was replaced after the approved note was drafted" in e.value for e in at.error)
+    assert [d for d in svc.store.drafts_for(aid) if d["template"] in ("care_plan_entry", "supporting_letter")] == []
 
 
 # ── evaluator and admin ─────────────────────────────────────────────────────

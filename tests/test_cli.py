@@ -49,6 +49,32 @@ def test_when_redacting_the_readme_example_then_name_nhs_and_postcode_are_report
     assert set(data) == {"text", "entities"}  # the re-identification map never leaves the store
 
 
+def test_when_the_input_has_windows_line_ends_then_offsets_still_point_into_it(services: Any, tmp_path: Path) -> None:
+    text = "OT: Who is this?\r\nClient: Margaret Ellis, NHS number 943 476 5919.\r\n"
+    path = tmp_path / "crlf.txt"
+    path.write_bytes(text.encode())
+    for source, given in ((str(path), None), ("-", text)):
+        result = run("redact", "--json", source, input=given)
+        assert result.exit_code == 0, result.output
+        spans = {e["type"]: text[e["start"] : e["end"]] for e in json.loads(result.stdout)["entities"]}
+        assert spans.get("PERSON") == "Margaret Ellis" and spans.get("NHS_NUMBER") == "943 476 5919", source
+
+
+def test_when_ui_is_asked_for_json_then_it_prints_the_url_before_the_app_starts(
+    services: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[list[str]] = []
+    monkeypatch.setattr("os.execvp", lambda _file, argv: started.append(argv))
+    result = run("ui", "--json", "--port", "8600")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.splitlines()[-1]) == {"url": "http://127.0.0.1:8600"}
+    (argv,) = started
+    assert (
+        argv[argv.index("--server.port") + 1] == "8600"
+        and argv[argv.index("--browser.gatherUsageStats") + 1] == "false"
+    )
+
+
 SHORT_TRANSCRIPT = """\
 OT: Hello, I'm Sam, the occupational therapist from the Reconnect service.
 Client: My GP referred me after my stroke in March.
@@ -120,6 +146,12 @@ def test_when_input_is_bad_then_one_line_and_nonzero_exit(args: list[str], messa
     assert "Traceback" not in result.output
     assert result.stderr.startswith("error: ") and message in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("k", ["0", "-3"])
+def test_when_asked_for_no_results_or_fewer_then_refused_as_usage(k: str) -> None:
+    result = CliRunner().invoke(main, ["ask", "--k", k, "swimming"])
+    assert result.exit_code == 2 and f"{k} is not in the range x>=1" in result.stderr
 
 
 def test_when_audio_is_not_audio_then_clear_error(services: Any, tmp_path: Path) -> None:

@@ -81,6 +81,7 @@ def test_the_happy_path_is_audited_step_by_step(store: Store, draft: str) -> Non
     [
         (LEE, "submit", NotAllowed, "supervisor role may not submit"),
         (JO, "submit", NotAllowed, "only sam"),
+        (CAM, "submit", NotAllowed, "only sam, who drafted this note"),
         (CAM, "approve", NotAllowed, "coordinator role may not approve"),
         (SAM, "approve", NotAllowed, "ot role may not approve"),
         (LEE, "approve", ConflictError, "'Draft' cannot be approved"),
@@ -121,6 +122,39 @@ def test_a_signed_off_note_is_locked_and_an_amendment_makes_a_new_version(store:
         "Walks 50 yards with a stick.",
     ]
     assert any(d["decision"] == "sign_off" and d["version"] == 1 for d in store.decisions(draft))
+
+
+def test_an_approved_note_cannot_change_before_sign_off_so_the_signed_version_is_the_one_reviewed(
+    store: Store, draft: str
+) -> None:
+    review.submit(store, draft, SAM)
+    with pytest.raises(ConflictError, match="waiting for review, so it cannot be edited"):
+        store.save_version(draft, CONTENT, "sam", base_version=1)
+    review.approve(store, draft, LEE)
+    edited = review.with_section_text(CONTENT, {"mobility": "Walks a mile."})
+    with pytest.raises(ConflictError, match="approved, so it cannot be edited"):
+        store.save_version(draft, edited, "sam", base_version=1)
+    signed = review.sign_off(store, draft, LEE)
+    assert signed["version"] == 1 and [v["version"] for v in store.versions(draft)] == [1]
+    assert [(d["decision"], d["version"]) for d in store.decisions(draft)] == [
+        ("submit", 1),
+        ("approve", 1),
+        ("sign_off", 1),
+    ]
+
+
+def test_when_the_note_moved_on_since_the_reviewer_read_it_then_nothing_is_decided(store: Store, draft: str) -> None:
+    review.submit(store, draft, SAM)
+    read = store.draft(draft)["version"]
+    review.request_changes(store, draft, LEE, "Say how far she walks.")
+    store.save_version(draft, review.with_section_text(CONTENT, {"mobility": "Walks 50 yards."}), "sam", 1)
+    review.submit(store, draft, SAM)
+    before = store.decisions(draft)
+    with pytest.raises(ConflictError, match="changed since you read version 1: it is now version 2"):
+        review.approve(store, draft, LEE, read_version=read)
+    assert store.draft(draft)["status"] == "submitted" and store.decisions(draft) == before
+    review.approve(store, draft, LEE, read_version=2)
+    assert store.draft(draft)["status"] == "approved"
 
 
 def test_the_queue_filters_by_status_ot_and_age(store: Store) -> None:
@@ -169,7 +203,23 @@ def _doc(store: Store, draft: str, reidentify: bool) -> export.Document:
     return export.document(note, store.assessment(note["assessment_id"]), MAPPING, reidentify_names=reidentify)
 
 
+def test_only_a_reviewed_note_is_exported_and_an_amended_one_drops_the_old_sign_off(store: Store, draft: str) -> None:
+    with pytest.raises(BadInput, match="only an approved or signed-off note can be exported"):
+        _doc(store, draft, False)
+    review.submit(store, draft, SAM)
+    with pytest.raises(BadInput, match="'submitted'"):
+        _doc(store, draft, False)
+    review.approve(store, draft, LEE)
+    review.sign_off(store, draft, LEE)
+    assert dict(_doc(store, draft, False).facts)["Signed off"].startswith("lee ")
+    review.amend(store, draft, SAM, "Wrong walking distance.")
+    assert store.draft(draft)["signed_off_by"] is None and store.draft(draft)["signed_off_at"] is None
+    assert any(d["decision"] == "sign_off" for d in store.decisions(draft))  # the history keeps it
+
+
 def test_export_is_pseudonymised_unless_reidentification_is_asked_for(store: Store, draft: str) -> None:
+    review.submit(store, draft, SAM)
+    review.approve(store, draft, LEE)
     plain = export.to_markdown(_doc(store, draft, False))
     assert "Margaret" not in plain and "Lucy" not in plain
     assert "[PERSON_1] consented." in plain and "[PERSON_2] drives her" not in plain  # support is not exported

@@ -99,7 +99,15 @@ def test_when_saves_race_in_threads_then_exactly_one_wins(store: Store) -> None:
 def test_when_signed_off_then_the_note_is_locked(store: Store) -> None:
     aid = store.create_assessment("REF-4", "sam", {})
     did = store.create_draft(aid, "ot_initial_assessment", {"text": "v1"}, "sam")
-    store.set_draft_status(did, "signed_off", signed_off_by="lee")
+    for step, to in (("submit", "submitted"), ("approve", "approved"), ("sign_off", "signed_off")):
+        store.move_draft(
+            did,
+            from_status=store.draft(did)["status"],
+            version=1,
+            to_status=to,
+            reviewer="lee",
+            decisions=[(step, "", None)],
+        )
     with pytest.raises(ConflictError, match="signed off and locked"):
         store.save_version(did, {"text": "late edit"}, "sam", base_version=1)
     assert store.draft(did)["signed_off_by"] == "lee"
@@ -189,3 +197,19 @@ def test_reconnect_audit_verify_exits_1_on_a_hand_edited_row(tmp_path: Path) -> 
     tampered = subprocess.run([*command, "--json"], env=env, capture_output=True, text=True, check=False)
     assert tampered.returncode == 1
     assert '"ok": false' in tampered.stdout and "event 2 (view by sam) was altered or removed" in tampered.stdout
+
+
+def test_when_events_are_audited_from_threads_at_once_then_the_chain_stays_whole(store: Store) -> None:
+    barrier = threading.Barrier(4)
+
+    def view(who: str) -> None:
+        barrier.wait()
+        for i in range(25):
+            store.audit(who, "view", f"assessment-{i}")
+
+    threads = [threading.Thread(target=view, args=(f"user{n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.verify_audit() == (True, 100, "")

@@ -11,6 +11,7 @@ from assistant import review
 from assistant.accounts import can
 from assistant.errors import ConflictError, ReconnectError
 from assistant.records import Segment, Transcript
+from assistant.store import EDITABLE
 from ui.common import COORDINATOR_TEMPLATES, audit_once, known_identifiers, services, user
 from ui.components.autosave import typing_watcher
 
@@ -202,7 +203,7 @@ def draft_panel(aid: str, transcript: Transcript, known: list[str]) -> None:
             where = f" on “{decision['section_id']}”" if decision["section_id"] else ""
             st.warning(f"{decision['reviewer']}{where}: {decision['comment']}")
 
-    editable = draft["status"] in ("draft", "changes_requested")
+    editable = draft["status"] in EDITABLE
     if editable:
         editor(draft)
     else:
@@ -214,17 +215,19 @@ def draft_panel(aid: str, transcript: Transcript, known: list[str]) -> None:
             st.caption("Not discussed: " + "; ".join(missing))
     goals_panel(draft["content"])
 
-    allowed = review.allowed_steps(me, draft, svc.store.assessment(aid)["ot"])
+    allowed = review.allowed_steps(me, draft, review.owner(svc.store, draft))
     if "submit" in allowed and st.button("Submit for review", type="primary", key="submit"):
         try:
-            if editable and unsaved_texts(draft):
-                save(draft)
-            review.submit(svc.store, did, me)
+            saved = not (editable and unsaved_texts(draft)) or save(draft)
+            if saved:
+                review.submit(svc.store, did, me, read_version=st.session_state.get(f"base-{did}", draft["version"]))
         except ReconnectError as exc:
             st.error(str(exc))
         else:
-            st.session_state["flash"] = "Submitted for review."
-            st.rerun()
+            if saved:
+                st.session_state["flash"] = "Submitted for review."
+                st.rerun()
+            st.error("Not submitted: your changes could not be saved (see above). Your text is kept.")
     if "amend" in allowed:
         reason = st.text_input("Reason for amending this signed-off note", key="amend_reason")
         if st.button("Amend (starts a new version)", key="amend"):
@@ -352,7 +355,8 @@ def discard(did: str) -> None:
     st.session_state[f"restore-decided-{did}"] = True
 
 
-def save(draft: dict[str, Any]) -> None:
+def save(draft: dict[str, Any]) -> bool:
+    """Save the OT's text as a new version; False (with the text kept in an autosave) when someone saved first."""
     svc = services()
     me = user()
     did = draft["id"]
@@ -363,11 +367,12 @@ def save(draft: dict[str, Any]) -> None:
     except ConflictError as exc:
         st.session_state[f"conflict-{did}"] = str(exc)
         svc.store.autosave(did, me["username"], base, mine)  # my text is safe whatever happens next
-        return
+        return False
     st.session_state[f"base-{did}"] = version
     st.session_state.pop(f"conflict-{did}", None)
     svc.store.audit(me["username"], "edit", f"draft:{did}", {"version": version})
     st.session_state["flash"] = f"Saved version {version}."
+    return True
 
 
 def _version(did: str, version: int) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from assistant import export
+from assistant import export, review
 from assistant.errors import ReconnectError
 from assistant.records import Transcript
 from ui.common import COORDINATOR_TEMPLATES, audit_once, known_identifiers, services, user
@@ -37,8 +37,14 @@ def page() -> None:
     kind = st.radio("Make", list(OUTPUTS), format_func=OUTPUTS.get, horizontal=True, key="coord_kind")
     if st.button(f"Draft {OUTPUTS[kind].lower()}", type="primary", key="coord_make"):
         data = svc.store.latest_transcript(aid)
+        heard_at = svc.store.latest_transcript_at(aid)
         if data is None:
             st.error("This assessment has no transcript to draft from.")
+        elif heard_at is not None and heard_at > svc.store.versions(did)[0]["created_at"]:
+            st.error(
+                "The transcript was replaced after the approved note was drafted, so it is not what the supervisor "
+                "approved. Ask the OT to redraft the note from it and have it approved first."
+            )
         else:
             transcript = Transcript.model_validate({k: v for k, v in data.items() if k != "id"})
             try:
@@ -61,11 +67,29 @@ def page() -> None:
     for title, draft in documents:
         expanded = draft["id"] == st.session_state.get("coord_output")
         with st.expander(f"{title} (version {draft['version']})", expanded=expanded):
-            doc = export.document(draft, assessment, mapping, reidentify_names=False)
-            for heading, text in doc.sections:
+            for heading, text in export.sections_of(draft, mapping):
                 st.markdown(f"**{heading}**")
                 st.code(text, language=None, wrap_lines=True)  # the code block has a copy button
-            export_buttons(draft, assessment, mapping, reidentify)
+            if draft["status"] in export.EXPORTABLE:
+                export_buttons(draft, assessment, mapping, reidentify)
+            else:
+                review_panel(draft, me)
+
+
+def review_panel(draft: dict[str, Any], me: dict[str, str]) -> None:
+    """An output is checked like the note it comes from: submitted, approved by a supervisor, then exported."""
+    st.caption(
+        f"{review.STATUS_LABELS.get(draft['status'], draft['status'])}: it can be exported once a supervisor "
+        "approves it."
+    )
+    may_submit = "submit" in review.allowed_steps(me, draft, review.owner(services().store, draft))
+    if may_submit and st.button("Submit for review", key=f"coord-submit-{draft['id']}"):
+        try:
+            review.submit(services().store, draft["id"], me, read_version=draft["version"])
+        except ReconnectError as exc:
+            st.error(str(exc))
+        else:
+            st.rerun()
 
 
 def export_buttons(

@@ -49,7 +49,7 @@ def page() -> None:
     audit_once("view", f"draft:{did}")
     st.subheader(labels[did])
     sections = draft["content"]["sections"]
-    owner = svc.store.assessment(draft["assessment_id"])["ot"]
+    owner = review.owner(svc.store, draft)
     allowed = [a for a in review.allowed_steps(me, draft, owner) if a in ACTIONS]
     if draft["status"] == "signed_off":
         st.success(f"Signed off by {draft['signed_off_by']} at {draft['signed_off_at']:%d %b %Y %H:%M}; locked.")
@@ -61,7 +61,9 @@ def page() -> None:
             kind = "secondary" if action == "request_changes" else "primary"
             if column.button(ACTIONS[action], key=f"{action}-{did}", type=kind):
                 try:
-                    review.take_step(svc.store, did, me, action, comment, section_comments)
+                    review.take_step(
+                        svc.store, did, me, action, comment, section_comments, read_version=draft["version"]
+                    )
                 except ReconnectError as exc:
                     st.error(str(exc))
                 else:
