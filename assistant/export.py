@@ -94,7 +94,7 @@ def document(
     facts.append(("Status", draft["status"].replace("_", " ")))
     if draft.get("signed_off_by"):
         when = draft.get("signed_off_at")
-        stamp = when.strftime("%d %b %Y %H:%M") if isinstance(when, datetime) else str(when or "")
+        stamp = when.astimezone().strftime("%d %b %Y %H:%M") if isinstance(when, datetime) else str(when or "")
         facts.append(("Signed off", f"{draft['signed_off_by']} {stamp}".strip()))
     doc = Document(title or _template_title(content.get("template", draft.get("template", ""))), facts, sections, goals)
     doc = doc.map_text(lambda t: pseudonymise(t, mapping))

@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     create_engine,
     event,
@@ -45,6 +46,19 @@ from assistant.errors import ConflictError, StoreError
 metadata = MetaData()
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored in UTC; read back as an aware UTC datetime (SQLite forgets the zone), so the app can show local time."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.astimezone(UTC) if value is not None and value.tzinfo is not None else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -57,7 +71,7 @@ migrations_table = Table(
     "migrations",
     metadata,
     Column("name", String(100), primary_key=True),
-    Column("applied_at", DateTime(timezone=True), nullable=False),
+    Column("applied_at", UTCDateTime(), nullable=False),
 )
 users = Table(
     "users",
@@ -67,7 +81,7 @@ users = Table(
     Column("role", String(20), nullable=False),
     Column("password_hash", String(200), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 assessments = Table(
     "assessments",
@@ -77,8 +91,8 @@ assessments = Table(
     Column("ot", String(80), nullable=False),
     Column("status", String(30), nullable=False, default="open"),
     Column("case_details", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 recordings = Table(
     "recordings",
@@ -88,8 +102,8 @@ recordings = Table(
     Column("filename", String(300), nullable=False),
     Column("path", Text, nullable=True),
     Column("duration", Float, nullable=True),
-    Column("delete_after", DateTime(timezone=True), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("delete_after", UTCDateTime(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 transcripts = Table(
     "transcripts",
@@ -101,7 +115,7 @@ transcripts = Table(
     Column("language", String(10), nullable=False),
     Column("duration", Float, nullable=False),
     Column("warnings", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 segments = Table(
     "segments",
@@ -120,7 +134,7 @@ redaction_maps = Table(
     metadata,
     Column("assessment_id", String(32), ForeignKey("assessments.id", ondelete="CASCADE"), primary_key=True),
     Column("mapping", JSON, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 drafts = Table(
     "drafts",
@@ -130,10 +144,10 @@ drafts = Table(
     Column("template", String(80), nullable=False),
     Column("status", String(30), nullable=False),
     Column("version", Integer, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
     Column("updated_by", String(80), nullable=False),
     Column("signed_off_by", String(80), nullable=True),
-    Column("signed_off_at", DateTime(timezone=True), nullable=True),
+    Column("signed_off_at", UTCDateTime(), nullable=True),
 )
 draft_versions = Table(
     "draft_versions",
@@ -143,7 +157,7 @@ draft_versions = Table(
     Column("content", JSON, nullable=False),
     Column("author", String(80), nullable=False),
     Column("note", Text, nullable=False, default=""),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 autosaves = Table(
     "autosaves",
@@ -152,7 +166,7 @@ autosaves = Table(
     Column("author", String(80), primary_key=True),
     Column("base_version", Integer, nullable=False),
     Column("content", JSON, nullable=False),
-    Column("saved_at", DateTime(timezone=True), nullable=False),
+    Column("saved_at", UTCDateTime(), nullable=False),
 )
 review_decisions = Table(
     "review_decisions",
@@ -164,7 +178,7 @@ review_decisions = Table(
     Column("decision", String(30), nullable=False),
     Column("section_id", String(80), nullable=True),
     Column("comment", Text, nullable=False, default=""),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 audit_events = Table(
     "audit_events",
@@ -185,7 +199,7 @@ activity_sources = Table(
     Column("location", Text, nullable=False),
     Column("format", String(20), nullable=False),
     Column("counts", JSON, nullable=False),
-    Column("imported_at", DateTime(timezone=True), nullable=False),
+    Column("imported_at", UTCDateTime(), nullable=False),
     UniqueConstraint("location", "imported_at"),
 )
 

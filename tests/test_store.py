@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,14 @@ def test_when_events_are_audited_from_threads_at_once_then_the_chain_stays_whole
     for t in threads:
         t.join()
     assert store.verify_audit() == (True, 100, "")
+
+
+def test_times_read_back_in_utc_with_their_zone_so_the_app_can_show_local_time(store: Store) -> None:
+    aid = store.create_assessment("REF-6", "sam", {})
+    did = store.create_draft(aid, "ot_initial_assessment", {"text": "v1"}, "sam")
+    store.autosave(did, "sam", 1, {"text": "typing"})
+    saved = store.autosaved(did, "sam")
+    assert saved is not None
+    when = saved["saved_at"]
+    assert when.utcoffset() == timedelta(0) and abs(datetime.now(UTC) - when) < timedelta(minutes=1)
+    assert store.draft(did)["updated_at"].tzinfo is not None

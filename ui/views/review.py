@@ -52,7 +52,8 @@ def page() -> None:
     owner = review.owner(svc.store, draft)
     allowed = [a for a in review.allowed_steps(me, draft, owner) if a in ACTIONS]
     if draft["status"] == "signed_off":
-        st.success(f"Signed off by {draft['signed_off_by']} at {draft['signed_off_at']:%d %b %Y %H:%M}; locked.")
+        signed_at = draft["signed_off_at"].astimezone()  # local time
+        st.success(f"Signed off by {draft['signed_off_by']} at {signed_at:%d %b %Y %H:%M}; locked.")
     if allowed:
         comment = st.text_area("Comment to the OT", key=f"comment-{did}", height=80)
         section_comments = {s["id"]: st.session_state.get(f"section-comment-{did}-{s['id']}", "") for s in sections}
@@ -101,4 +102,5 @@ def page() -> None:
         with st.expander("History"):
             for d in history:
                 where = f" ({d['section_id']})" if d["section_id"] else ""
-                st.caption(f"{d['created_at']:%d %b %H:%M} {d['reviewer']} {d['decision']}{where}: {d['comment']}")
+                when = d["created_at"].astimezone()
+                st.caption(f"{when:%d %b %H:%M} {d['reviewer']} {d['decision']}{where}: {d['comment']}")
