@@ -19,9 +19,11 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
@@ -41,6 +43,22 @@ ACCESSIBILITY_TAGS: dict[str, tuple[str, ...]] = {
     "accessible_changing": ("accessible changing",),
 }
 DAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+DAY_NAMES = dict(
+    zip(DAY_CODES, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)
+)
+# Times in a feed are shown, and matched against "Tuesday morning", as UK local time.
+LOCAL_TIME = ZoneInfo("Europe/London")
+# The largest feed file read (one RPDE page or ORUK list); larger ones are refused with a clear message.
+MAX_FEED_BYTES = 200 * 1024 * 1024
+# How deeply a JSON feed may nest before it is refused (real feeds nest a handful of levels).
+MAX_JSON_DEPTH = 64
+# The key under which _read_csv keeps the count of a row's fields beyond its header.
+EXTRA_FIELDS = "\x00extra"
+ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", -1: "last", -2: "second-to-last"}
+
+
+def today_local() -> date:
+    return datetime.now(LOCAL_TIME).date()
 
 
 def gender_of(text: str) -> Literal["any", "female", "male"]:
@@ -75,22 +93,129 @@ class ImportResult:
     rejected: list[dict[str, str]] = field(default_factory=list)
     format: str = ""
     skipped: list[dict[str, str]] = field(default_factory=list)
+    _seen: set[str] = field(default_factory=set, repr=False)
 
     def reject(self, record_id: str, reason: str) -> None:
         self.rejected.append({"id": record_id, "reason": reason})
 
     def skip(self, record_id: str, reason: str) -> None:
-        """A valid record that is not an activity (a taxonomy, a Place): neither imported nor rejected."""
+        """A valid record that is not an activity (a taxonomy, a Place), or one that has ended."""
         self.skipped.append({"id": record_id, "reason": reason})
+
+    def add(self, activity: Activity, record_id: str) -> None:
+        """Keep an activity; an id already seen in this file is a reject (the first record stays)."""
+        if activity.id in self._seen:
+            self.reject(record_id, f"duplicate id {activity.source_id or activity.id!r} in this file; kept the first")
+            return
+        self._seen.add(activity.id)
+        self.activities.append(activity)
+
+
+class Ended(ValueError):
+    """The record is valid but every session or schedule of it is over."""
 
 
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _id(value: Any) -> str:
+    """An identifier: a string, or a whole number some publishers write unquoted ("id": 123)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return _text(value)
+
+
+def _objects(raw: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """A list of objects under ``key`` (missing: none); anything else is a clear reject reason."""
+    value = raw.get(key)
+    if value in (None, ""):
+        return []
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value if v is not None):
+        raise ValueError(f"{key} should be a list of objects, not {_kind(value)}")
+    return [v for v in value if v is not None]
+
+
+def _object(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key)
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"{key} should be an object, not {_kind(value)}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list of " + " and ".join(sorted({_kind(v) for v in value}))
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return "a number"
+    return "text" if isinstance(value, str) else type(value).__name__
+
+
 def _time(value: Any) -> str | None:
-    match = re.match(r"^(\d{1,2}):(\d{2})", _text(value))
-    return f"{int(match.group(1)):02d}:{match.group(2)}" if match else None
+    """HH:MM from "19:00", "19:00:00", "19.00", "7pm", "7:00pm", "7.30 p.m.", "12am"."""
+    text = _text(value).lower()
+    match = re.match(r"^(\d{1,2})(?:[:.](\d{2}))?(?::\d{2})?\s*(a\.?m\.?|p\.?m\.?)?$", text) or re.match(
+        r"^(\d{1,2})[:.](\d{2})()", text
+    )
+    if not match or (match.group(2) is None and not match.group(3)):
+        return None
+    hour, minute = int(match.group(1)), int(match.group(2) or 0)
+    meridiem = (match.group(3) or "")[:1]
+    if meridiem:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if meridiem == "p" else 0)
+    return f"{hour:02d}:{minute:02d}" if hour < 24 and minute < 60 else None
+
+
+def _date(value: Any) -> date | None:
+    """The date part of an ISO date or date-time (an unreadable one is None)."""
+    text = _text(value)
+    try:
+        return date.fromisoformat(text[:10]) if text else None
+    except ValueError:
+        return None
+
+
+def _oruk_frequency(s: dict[str, Any], days: list[str]) -> str:
+    """ "weekly", "every other week", "first Monday of the month", "monthly", "daily" from ORUK's RRULE parts."""
+    freq = _text(s.get("freq")).lower()
+    interval = _number(s.get("interval"))
+    every = int(interval) if interval and interval > 1 else 1
+    if freq == "weekly":
+        return "weekly" if every == 1 else "every other week" if every == 2 else f"every {every} weeks"
+    if freq == "monthly":
+        nth = [
+            (int(m.group(1)), m.group(2).upper())
+            for d in _text(s.get("byday")).split(",")
+            if (m := re.match(r"^\s*([+-]?\d)\s*([A-Za-z]{2})\s*$", d)) and m.group(2).upper() in DAY_CODES
+        ]
+        period = "month" if every == 1 else "other month" if every == 2 else f"{every} months"
+        if nth:
+            words = " and ".join(f"{ORDINALS.get(n, f'{n}th')} {DAY_NAMES[c]}" for n, c in nth)
+            return f"{words} of the {period}" if every == 1 else f"{words} of every {period}"
+        return "monthly" if every == 1 else f"every {period}"
+    if freq == "daily":
+        return "daily" if every == 1 else f"every {every} days"
+    return freq
+
+
+def _iso_frequency(value: Any) -> str:
+    """OpenActive's repeatFrequency (an ISO 8601 duration: P1W, P2W, P1M, P1D) in words."""
+    text = _text(value).upper()
+    match = re.fullmatch(r"P(\d+)([DWM])", text)
+    if not match:
+        return text.lower()
+    n, unit = int(match.group(1)), {"D": "day", "W": "week", "M": "month"}[match.group(2)]
+    if n == 1:
+        return {"day": "daily", "week": "weekly", "month": "monthly"}[unit]
+    return f"every other {unit}" if n == 2 else f"every {n} {unit}s"
 
 
 def _point(lat: Any, lon: Any) -> tuple[float | None, float | None]:
@@ -144,13 +269,20 @@ def _days(byday: Any) -> list[str]:
     return [c for c in codes if c in DAY_CODES]
 
 
-def oruk_service(raw: dict[str, Any], source: str) -> Activity:
-    """One ORUK 3.0 service (with nested locations, schedules, costs, accessibility, attributes)."""
+def oruk_service(raw: dict[str, Any], source: str, today: date | None = None) -> Activity:
+    """One ORUK 3.0 service (with nested locations, schedules, costs, accessibility, attributes).
+
+    Schedules whose ``valid_to`` (or ``until``) is before ``today`` are dropped; a service all of
+    whose schedules have ended is kept, with a schedule that says its timetable is out of date.
+    """
     if not isinstance(raw, dict):
         raise ValueError("not an object")
-    service_id = _text(raw.get("id"))
+    if raw.get(EXTRA_FIELDS):
+        raise ValueError(f"the row has {raw[EXTRA_FIELDS]} more field(s) than the header (an unquoted comma?)")
+    service_id = _id(raw.get("id"))
     if not service_id:
         raise ValueError("missing id")
+    today = today or today_local()
     name = _text(raw.get("name"))
     if not name:
         raise ValueError("missing name")
@@ -159,10 +291,10 @@ def oruk_service(raw: dict[str, Any], source: str) -> Activity:
 
     location = Location()
     access_texts: list[str] = []
-    schedules_raw = list(raw.get("schedules") or [])
-    for sal in raw.get("service_at_locations") or []:
-        loc = (sal or {}).get("location") or {}
-        addresses = loc.get("addresses") or []
+    schedules_raw = _objects(raw, "schedules")
+    for sal in _objects(raw, "service_at_locations"):
+        loc = _object(sal, "location")
+        addresses = _objects(loc, "addresses")
         address = addresses[0] if addresses else {}
         if not location.name:
             location = Location(
@@ -173,27 +305,34 @@ def oruk_service(raw: dict[str, Any], source: str) -> Activity:
                 latitude=_point(loc.get("latitude"), loc.get("longitude"))[0],
                 longitude=_point(loc.get("latitude"), loc.get("longitude"))[1],
             )
-        for item in loc.get("accessibility") or []:
+        for item in _objects(loc, "accessibility"):
             access_texts += [
                 _text(item.get("description")),
                 _text(item.get("details")),
                 _text(item.get("accessibility")),
             ]
-        schedules_raw += list((sal or {}).get("schedules") or [])
+        schedules_raw += _objects(sal, "schedules")
 
+    current = [s for s in schedules_raw if not _ended_on(s, today)]
     schedules = [
         Schedule(
             days=_days(s.get("byday")),
             start_time=_time(s.get("opens_at")),
             end_time=_time(s.get("closes_at")),
-            frequency=_text(s.get("freq")).lower(),
+            frequency=_oruk_frequency(s, _days(s.get("byday"))),
             description=_text(s.get("description")),
         )
-        for s in schedules_raw
-        if isinstance(s, dict)
+        for s in current
     ]
+    if schedules_raw and not current:
+        # the service is still listed as active; only its timetable is out of date, so it is kept with no days
+        # or times (a question about a day cannot match it) and says so
+        last = max((d for s in schedules_raw if (d := _ended_on(s, today))), default=None)
+        schedules = [
+            Schedule(description=f"The published timetable ran until {last}; check current times with the provider.")
+        ]
     costs: list[CostOption] = []
-    for c in raw.get("cost_options") or []:
+    for c in _objects(raw, "cost_options"):
         amount = _number(c.get("amount"))
         if amount is not None and amount < 0:
             raise ValueError(f"cost option {_text(c.get('option')) or '?'} has a negative amount")
@@ -210,16 +349,16 @@ def oruk_service(raw: dict[str, Any], source: str) -> Activity:
     carer_free = any(c.amount == 0 for c in carer_options) if carer_options else None
 
     terms: list[str] = []
-    for attribute in raw.get("attributes") or []:
-        term = (attribute or {}).get("taxonomy_term") or {}
+    for attribute in _objects(raw, "attributes"):
+        term = _object(attribute, "taxonomy_term")
         label = _text(term.get("name")) or _text(term.get("term"))
         if label and label.lower() != "name":
             terms.append(label)
     eligibility = _text(raw.get("eligibility_description"))
     lowered = f"{eligibility} {_text(raw.get('description'))}".lower()
-    contacts = raw.get("contacts") or []
+    contacts = _objects(raw, "contacts")
     contact = ", ".join(x for x in (_text(raw.get("email")), _text((contacts[0] if contacts else {}).get("name"))) if x)
-    organisation = raw.get("organization") or {}
+    organisation = _object(raw, "organization")
     return Activity(
         id=service_id,
         name=name,
@@ -246,6 +385,12 @@ def oruk_service(raw: dict[str, Any], source: str) -> Activity:
         last_modified=_text(raw.get("last_modified")) or None,
         sample="sample data" in lowered,
     )
+
+
+def _ended_on(schedule: dict[str, Any], today: date) -> date | None:
+    """The day an ORUK schedule stopped (``valid_to`` or ``until`` before today), else None."""
+    ends = [d for key in ("valid_to", "until") if (d := _date(schedule.get(key))) is not None]
+    return min(ends) if ends and min(ends) < today else None
 
 
 # ── ORUK 3.0 JSON ──────────────────────────────────────────────────────────
@@ -284,36 +429,81 @@ def _oruk_records(data: Any) -> Iterator[tuple[str, Any]]:
             yield "service", item
 
 
-def read_json(path: Path) -> Any:
+def check_size(path: Path) -> None:
+    """Refuse a file over ``MAX_FEED_BYTES`` before reading it."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        size = path.stat().st_size
     except FileNotFoundError as exc:
         raise FeedError(f"{path}: no such file") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    if size > MAX_FEED_BYTES:
+        raise FeedError(
+            f"{path}: {size / 1048576:.0f} MB is over the {MAX_FEED_BYTES / 1048576:.0f} MB limit for one feed file; "
+            "import the feed a page at a time"
+        )
+
+
+def _depth(text: str) -> int:
+    """How deeply brackets nest in JSON text (brackets inside strings are skipped)."""
+    deepest = depth = 0
+    for token in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def read_json(path: Path) -> Any:
+    check_size(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is common from Windows tools
+    except FileNotFoundError as exc:
+        raise FeedError(f"{path}: no such file") from exc
+    except UnicodeDecodeError as exc:
         raise FeedError(f"{path}: not valid JSON ({exc}); check the file is an ORUK or OpenActive feed") from exc
+    if _depth(text) > MAX_JSON_DEPTH:
+        raise FeedError(f"{path}: the JSON nests more than {MAX_JSON_DEPTH} levels deep; no directory feed does")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FeedError(f"{path}: not valid JSON ({exc}); check the file is an ORUK or OpenActive feed") from exc
+    except RecursionError as exc:
+        raise FeedError(f"{path}: the JSON nests too deeply to read") from exc
 
 
-def _oruk_from(records: Iterable[tuple[str, Any]], source: str, fmt: str) -> ImportResult:
+def _reason(exc: Exception) -> str:
+    """A reject reason; Python's own wording for a malformed shape is replaced by a plain one."""
+    if isinstance(exc, TypeError | AttributeError):
+        return "malformed record: a field holds the wrong kind of value"
+    return str(exc).splitlines()[0]
+
+
+def _oruk_from(records: Iterable[tuple[str, Any]], source: str, fmt: str, today: date | None = None) -> ImportResult:
     result = ImportResult(format=fmt)
     for index, (kind, raw) in enumerate(records):
-        record_id = str(raw.get("id") or f"#{index}") if isinstance(raw, dict) else f"#{index}"
+        record_id = (_id(raw.get("id")) or f"#{index}") if isinstance(raw, dict) else f"#{index}"
         if kind == "taxonomy":
             result.skip(record_id, "a taxonomy, not a service")
             continue
-        if isinstance(raw, dict) and _text(raw.get("status")) in {"inactive", "defunct"} and raw.get("id"):
+        if isinstance(raw, dict) and _text(raw.get("status")) in {"inactive", "defunct"} and _id(raw.get("id")):
             result.deleted.append(record_id)  # a service that has closed leaves the index
             continue
         try:
-            result.activities.append(oruk_service(raw, source=source))
+            result.add(oruk_service(raw, source=source, today=today), record_id)
+        except Ended as exc:  # an ended service is counted, and leaves the index if it was there
+            result.skip(record_id, str(exc))
+            result.deleted.append(record_id)
         except (ValueError, ValidationError, TypeError, AttributeError) as exc:
-            result.reject(record_id, str(exc).splitlines()[0])
+            result.reject(record_id, _reason(exc))
     return result
 
 
-def import_oruk(path: Path) -> ImportResult:
+def import_oruk(path: Path, today: date | None = None) -> ImportResult:
     if path.is_dir() or path.suffix.lower() == ".csv":
-        return import_oruk_csv(path)
-    return _oruk_from(_oruk_records(read_json(path)), f"oruk:{path.name}", "oruk")
+        return import_oruk_csv(path, today)
+    return _oruk_from(_oruk_records(read_json(path)), f"oruk:{path.name}", "oruk", today)
 
 
 # ── ORUK 3.0 CSV tables ────────────────────────────────────────────────────
@@ -322,12 +512,21 @@ ORUK_TABLES = ("services.csv", "locations.csv", "service_at_location.csv")
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
+    """Rows as dicts; a row with more fields than the header keeps their count under ``EXTRA_FIELDS``."""
+    check_size(path)
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
             if not reader.fieldnames:
                 raise FeedError(f"{path}: empty CSV (no header row)")
-            return [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
+            rows = []
+            for row in reader:
+                extra = row.pop(None, None)
+                clean = {(k or "").strip(): v.strip() if isinstance(v, str) else "" for k, v in row.items()}
+                if extra:
+                    clean[EXTRA_FIELDS] = str(len(extra))
+                rows.append(clean)
+            return rows
     except FileNotFoundError as exc:
         raise FeedError(f"{path}: no such file") from exc
     except (UnicodeDecodeError, csv.Error) as exc:
@@ -339,7 +538,7 @@ def is_oruk_csv(path: Path) -> bool:
     return (folder / "services.csv").exists() and (path.is_dir() or path.name == "services.csv")
 
 
-def import_oruk_csv(path: Path) -> ImportResult:
+def import_oruk_csv(path: Path, today: date | None = None) -> ImportResult:
     """The ORUK CSV form: one table a file (services, organizations, locations, addresses, ...), joined by id."""
     folder = path if path.is_dir() else path.parent
     if not (folder / "services.csv").exists():
@@ -351,6 +550,9 @@ def import_oruk_csv(path: Path) -> ImportResult:
         for name in names:
             if (folder / name).exists():
                 for row in _read_csv(folder / name):
+                    if name == "services.csv":  # a repeated service is reported as a duplicate, not dropped silently
+                        rows.append(row)
+                        continue
                     key = row.get("id") or json.dumps(row, sort_keys=True)
                     if key not in seen:
                         seen.add(key)
@@ -398,7 +600,7 @@ def import_oruk_csv(path: Path) -> ImportResult:
         return raw
 
     services = table("services.csv")
-    return _oruk_from((("service", nested(s)) for s in services), f"oruk-csv:{folder.name}", "oruk-csv")
+    return _oruk_from((("service", nested(s)) for s in services), f"oruk-csv:{folder.name}", "oruk-csv", today)
 
 
 # ── OpenActive RPDE ────────────────────────────────────────────────────────
@@ -429,16 +631,33 @@ def _oa_day(value: Any) -> str | None:
     return SCHEMA_DAYS.get(name) or (name.upper() if name.upper() in DAY_CODES else None)
 
 
-def _oa_datetime(value: Any) -> tuple[str | None, str | None]:
-    """(day code, HH:MM) from an ISO date-time, in the time zone it is written in."""
+def _oa_moment(value: Any) -> datetime | None:
+    """An ISO date-time in UK local time (one written with an offset or Z is converted; one without is local)."""
     text = _text(value)
     if not text:
-        return None, None
+        return None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
         raise ValueError(f"startDate {text!r} is not an ISO 8601 date-time") from exc
+    return moment.astimezone(LOCAL_TIME) if moment.tzinfo is not None else moment
+
+
+def _oa_datetime(value: Any) -> tuple[str | None, str | None]:
+    """(day code, HH:MM) from an ISO date-time, in UK local time (Europe/London)."""
+    moment = _oa_moment(value)
+    if moment is None:
+        return None, None
     return DAY_CODES[moment.weekday()], moment.strftime("%H:%M")
+
+
+def feed_key(data: Any, path: Path) -> str:
+    """Which feed a page belongs to: its RPDE ``next`` URL without the query (the same on every page of
+    one publisher's feed), else the file's name. It is part of every id, so two publishers' "42" differ."""
+    url = urlparse(_text(data.get("next")) if isinstance(data, dict) else "")
+    if url.netloc:
+        return f"{url.netloc}{url.path}".rstrip("/")
+    return path.stem
 
 
 def _labels(values: Any) -> list[str]:
@@ -480,8 +699,13 @@ def _oa_location(place: Any) -> tuple[Location, list[str]]:
     return location, features
 
 
-def openactive_activity(item: dict[str, Any], source: str) -> Activity:
-    """One RPDE item (SessionSeries, ScheduledSession with its superEvent, FacilityUse) as an Activity."""
+def openactive_activity(item: dict[str, Any], source: str, feed: str = "", today: date | None = None) -> Activity:
+    """One RPDE item (SessionSeries, ScheduledSession with its superEvent, FacilityUse) as an Activity.
+
+    Times are UK local time. Schedules whose ``endDate`` is before ``today`` and past sub-events are
+    dropped; a series, session or facility whose every date is past raises :class:`Ended`.
+    """
+    today = today or today_local()
     data = item.get("data")
     if not isinstance(data, dict):
         raise ValueError("no data object")
@@ -497,39 +721,50 @@ def openactive_activity(item: dict[str, Any], source: str) -> Activity:
     if not name:
         raise ValueError("missing name")
     location, features = _oa_location(merged.get("location"))
+    series_end = _oa_moment(data.get("endDate")) if kind != "ScheduledSession" else None
+    if series_end is not None and series_end.date() < today:
+        raise Ended(f"ended: its endDate was {series_end.date()}")
     schedules: list[Schedule] = []
-    for s in merged.get("eventSchedule") or []:
-        if not isinstance(s, dict):
+    raw_schedules = [s for s in merged.get("eventSchedule") or [] if isinstance(s, dict)]
+    for s in raw_schedules:
+        stops = _date(s.get("endDate"))
+        if stops is not None and stops < today:
             continue
         schedules.append(
             Schedule(
                 days=[d for d in (_oa_day(x) for x in (s.get("byDay") or [])) if d],
                 start_time=_time(s.get("startTime")),
                 end_time=_time(s.get("endTime")),
-                frequency="weekly" if _text(s.get("repeatFrequency")) == "P1W" else _text(s.get("repeatFrequency")),
+                frequency=_iso_frequency(s.get("repeatFrequency")),
             )
         )
+    if raw_schedules and not schedules:
+        raise Ended(f"ended: every schedule's endDate is before {today}")
     if kind == "ScheduledSession" or (not schedules and data.get("startDate")):
-        day, start = _oa_datetime(data.get("startDate"))
-        _, end = _oa_datetime(data.get("endDate"))
-        if day:
+        begins, finishes = _oa_moment(data.get("startDate")), _oa_moment(data.get("endDate"))
+        if begins is not None:
+            if (finishes or begins).date() < today:
+                raise Ended(f"ended: a one-off session on {begins.date()}")
             schedules = [
                 Schedule(
-                    days=[day],
-                    start_time=start,
-                    end_time=end,
+                    days=[DAY_CODES[begins.weekday()]],
+                    start_time=begins.strftime("%H:%M"),
+                    end_time=finishes.strftime("%H:%M") if finishes is not None else None,
                     frequency="once",
-                    description=_text(data.get("startDate")),
+                    description=begins.isoformat(),
                 )
             ]
     if not schedules:
         by_slot: dict[tuple[str, str | None], Schedule] = {}
-        for sub in merged.get("subEvent") or []:
-            if isinstance(sub, dict):
-                day, start = _oa_datetime(sub.get("startDate"))
-                _, end = _oa_datetime(sub.get("endDate"))
-                if day:
-                    by_slot.setdefault((day, start), Schedule(days=[day], start_time=start, end_time=end))
+        subs = [sub for sub in merged.get("subEvent") or [] if isinstance(sub, dict)]
+        for sub in subs:
+            begins, finishes = _oa_moment(sub.get("startDate")), _oa_moment(sub.get("endDate"))
+            if begins is not None and (finishes or begins).date() >= today:
+                day, start = DAY_CODES[begins.weekday()], begins.strftime("%H:%M")
+                end = finishes.strftime("%H:%M") if finishes is not None else None
+                by_slot.setdefault((day, start), Schedule(days=[day], start_time=start, end_time=end))
+        if subs and any(_text(sub.get("startDate")) for sub in subs) and not by_slot:
+            raise Ended("ended: every sub-event is in the past")
         schedules = list(by_slot.values())
     costs = []
     for offer in merged.get("offers") or []:
@@ -548,10 +783,10 @@ def openactive_activity(item: dict[str, Any], source: str) -> Activity:
     support = _labels(merged.get("accessibilitySupport"))
     notes = [*support, *features, _text(merged.get("accessibilityInformation"))]
     organiser: dict[str, Any] = merged["organizer"] if isinstance(merged.get("organizer"), dict) else {}
-    identifier = _text(item.get("id")) or _text(data.get("identifier")) or _text(data.get("@id"))
+    identifier = _id(item.get("id")) or _id(data.get("identifier")) or _text(data.get("@id"))
     modified = item.get("modified")
     return Activity(
-        id=f"openactive:{identifier}",
+        id=f"openactive:{feed}:{identifier}" if feed else f"openactive:{identifier}",
         name=name,
         description=_text(merged.get("description")),
         activity_types=activity_types(_labels(merged.get("activity")), name),
@@ -577,27 +812,31 @@ def openactive_activity(item: dict[str, Any], source: str) -> Activity:
     )
 
 
-def import_openactive(path: Path) -> ImportResult:
-    """An RPDE page ({items, next}); items are updated (imported) or deleted (removed by id)."""
+def import_openactive(path: Path, today: date | None = None) -> ImportResult:
+    """An RPDE page ({items, next}); items are updated (imported) or deleted (removed by id).
+
+    Ids are ``openactive:{feed}:{item id}`` (:func:`feed_key`), so publishers' ids never collide.
+    """
     data = read_json(path)
     result = ImportResult(format="openactive")
     if isinstance(data, dict) and "items" not in data and ("@type" in data or "type" in data):
         data = {"items": [{"state": "updated", "id": data.get("identifier") or data.get("@id"), "data": data}]}
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         raise FeedError(f"{path}: not an OpenActive RPDE page (expected an object with an 'items' list)")
+    feed = feed_key(data, path)
     for index, item in enumerate(data["items"]):
         if not isinstance(item, dict):
             result.reject(f"#{index}", "item is not an object")
             continue
-        item_id = _text(str(item.get("id", ""))) or f"#{index}"
+        item_id = _id(item.get("id")) or f"#{index}"
         state = _text(item.get("state"))
         if state == "deleted":
-            result.deleted.append(f"openactive:{item_id}")
+            result.deleted.append(f"openactive:{feed}:{item_id}")
             continue
         if state != "updated":
             result.reject(item_id, f"state is {state or 'missing'}; RPDE items are 'updated' or 'deleted'")
             continue
-        if not item.get("id"):
+        if not _id(item.get("id")):
             result.reject(item_id, "missing id")
             continue
         kind = _text((item.get("data") or {}).get("@type") if isinstance(item.get("data"), dict) else "")
@@ -605,9 +844,12 @@ def import_openactive(path: Path) -> ImportResult:
             result.skip(item_id, f"a {kind}, not an activity")
             continue
         try:
-            result.activities.append(openactive_activity(item, f"openactive:{path.name}"))
+            result.add(openactive_activity(item, f"openactive:{path.name}", feed, today), item_id)
+        except Ended as exc:
+            result.skip(item_id, str(exc))
+            result.deleted.append(f"openactive:{feed}:{item_id}")
         except (ValueError, ValidationError, TypeError, AttributeError) as exc:
-            result.reject(item_id, str(exc).splitlines()[0])
+            result.reject(item_id, _reason(exc))
     return result
 
 
@@ -644,7 +886,12 @@ PLAIN_DAYS = {**{code.lower(): code for code in DAY_CODES}, **{n[:3]: c for n, c
 
 
 def plain_row(row: dict[str, str], source: str) -> Activity:
-    """One row of the plain CSV (columns in ``PLAIN_COLUMNS``; id and name required)."""
+    """One row of the plain CSV (columns in ``PLAIN_COLUMNS``; id and name required).
+
+    Its id is ``csv:{file name}:{id}``, so two files' row "1" stay two activities.
+    """
+    if row.get(EXTRA_FIELDS):
+        raise ValueError(f"the row has {row[EXTRA_FIELDS]} more field(s) than the header (an unquoted comma?)")
     if not row.get("id"):
         raise ValueError("missing id")
     if not row.get("name"):
@@ -658,7 +905,9 @@ def plain_row(row: dict[str, str], source: str) -> Activity:
             days.append(code)
     start, end = _time(row.get("start_time")), _time(row.get("end_time"))
     if row.get("start_time") and start is None:
-        raise ValueError(f"start_time {row['start_time']!r} is not HH:MM")
+        raise ValueError(f"start_time {row['start_time']!r} is not a time (HH:MM or 7pm)")
+    if row.get("end_time") and end is None:
+        raise ValueError(f"end_time {row['end_time']!r} is not a time (HH:MM or 7pm)")
     costs = []
     for column, option in (("cost", "Standard"), ("carer_cost", "Carer")):
         if row.get(column):
@@ -672,7 +921,7 @@ def plain_row(row: dict[str, str], source: str) -> Activity:
     types = [t.strip() for t in row.get("activity", "").split(";") if t.strip()]
     access_text = row.get("accessibility", "")
     return Activity(
-        id=row["id"],
+        id=f"{source}:{row['id']}",
         name=row["name"],
         description=row.get("description", ""),
         activity_types=activity_types(types, row["name"]),
@@ -714,14 +963,14 @@ def import_plain_csv(path: Path) -> ImportResult:
         )
     for index, row in enumerate(rows):
         try:
-            result.activities.append(plain_row(row, f"csv:{path.name}"))
+            result.add(plain_row(row, f"csv:{path.name}"), row.get("id") or f"row {index + 2}")
         except (ValueError, ValidationError) as exc:
-            result.reject(row.get("id") or f"row {index + 2}", str(exc).splitlines()[0])
+            result.reject(row.get("id") or f"row {index + 2}", _reason(exc))
     return result
 
 
-def import_csv(path: Path) -> ImportResult:
-    return import_oruk_csv(path) if is_oruk_csv(path) else import_plain_csv(path)
+def import_csv(path: Path, today: date | None = None) -> ImportResult:
+    return import_oruk_csv(path, today) if is_oruk_csv(path) else import_plain_csv(path)
 
 
 # ── choosing the importer ──────────────────────────────────────────────────
@@ -740,14 +989,15 @@ def detect_format(path: Path) -> Format:
     return "oruk"
 
 
-IMPORTERS: dict[str, Callable[[Path], ImportResult]] = {
+IMPORTERS: dict[str, Callable[[Path, date | None], ImportResult]] = {
     "oruk": import_oruk,
     "openactive": import_openactive,
     "csv": import_csv,
 }
 
 
-def import_path(path: Path, fmt: Format = "auto") -> ImportResult:
+def import_path(path: Path, fmt: Format = "auto", today: date | None = None) -> ImportResult:
+    """One feed file or ORUK CSV folder; ``today`` (default: today in the UK) decides what has ended."""
     path = Path(path)
     if not path.exists():
         raise FeedError(f"{path}: no such file or folder")
@@ -755,8 +1005,10 @@ def import_path(path: Path, fmt: Format = "auto") -> ImportResult:
     importer = IMPORTERS.get(chosen)
     if importer is None:
         raise FeedError(f"{path}: unknown format {chosen}; supported: {', '.join(IMPORTERS)}")
-    return importer(path)
+    return importer(path, today)
 
 
-def import_paths(paths: Iterable[Path], fmt: Format = "auto") -> list[tuple[Path, ImportResult]]:
-    return [(path, import_path(path, fmt)) for path in paths]
+def import_paths(
+    paths: Iterable[Path], fmt: Format = "auto", today: date | None = None
+) -> list[tuple[Path, ImportResult]]:
+    return [(path, import_path(path, fmt, today)) for path in paths]

@@ -20,6 +20,7 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,9 @@ import numpy as np
 from pydantic import BaseModel
 
 from assistant.activities import activity_list
-from assistant.directory import DAY_CODES
+from assistant.directory import DAY_CODES, today_local
 from assistant.embedding import Embedder
-from assistant.records import Activity, Answer, Match
+from assistant.records import Activity, Answer, Match, Schedule
 
 log = logging.getLogger("reconnect.signposting")
 
@@ -55,7 +56,44 @@ DAY_WORDS = {name.lower(): code for code, name in DAY_NAMES.items()} | {
     "tues": "TU",
     "weds": "WE",
     "thurs": "TH",
+    "thur": "TH",
+    "mon": "MO",
+    "tue": "TU",
+    "wed": "WE",
+    "thu": "TH",
+    "fri": "FR",
 }
+# "sat" and "sun" are also everyday words ("she sat", "in the sun"): read as days only when written
+# "Sat"/"Sun" or after "on"/"every"/"and"/"or"/a comma.
+WEEKEND_ABBREVIATIONS = re.compile(r"(?:\b(?:on|every|and|or)\s+|,\s*)(sat|sun)s?\b\.?|(?-i:\b(Sat|Sun))s?\b\.?", re.I)
+# a negation just before a day, a need or "free" ("not on Mondays", "doesn't need a hoist", "she has no
+# wheelchair", "not free"); it reaches back over at most three words, never across a comma or "but"
+NEGATED = re.compile(
+    r"\b(?:not|no|never|without|except|avoid|excluding|isn't|doesn't|don't|won't|can't|cannot|"
+    r"does not|do not|is not|apart from|other than|but not)\b(?:\s+(?!but\b)[\w'-]+){0,3}\s*$",
+    re.I,
+)
+POSTCODE = re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?)(?:\s*(\d[A-Z]{2}))?\b", re.I)
+CLOCK = re.compile(
+    r"\b(before|by|until|till|after|from|at|around|about)\s+"
+    r"(\d{1,2})(?:[:.](\d{2}))?\s*(a\.?m\.?|p\.?m\.?|o'?clock)?(?!\w)",
+    re.I,
+)
+# phrases about the day, time or age that the reader cannot turn into a constraint
+UNREAD_DAY = re.compile(
+    r"\b(tomorrow|today|tonight's|next week|this week|bank holidays?|school holidays?|"
+    r"(?:on )?the \d{1,2}(?:st|nd|rd|th)\b|\d{1,2}(?:st|nd|rd|th)? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+    r"[a-z]*)\b",
+    re.I,
+)
+UNREAD_TIME = re.compile(r"\b(early|late|first thing|half past \w+|quarter (?:past|to) \w+)\b", re.I)
+UNREAD_AGE = re.compile(
+    r"\b(elderly|older (?:people|adults?|person)|seniors?|pensioners?|retired|teenagers?|teens|young people|"
+    r"young adults?|kids|children|child|juniors?)\b",
+    re.I,
+)
+# words after "in"/"near" that are not places
+NOT_PLACES = frozenset({"the", "a", "an", "her", "his", "their", "my", "our", "your", "i", "essex", "uk", "england"})
 NEED_WORDS: dict[str, tuple[str, ...]] = {
     "hoist": ("pool hoist", "hoist"),
     "pool_pod": ("pool pod",),
@@ -126,12 +164,19 @@ def _slots(a: Activity) -> list[str]:
     return sorted({f"{d}-{t}" for s in a.schedules if (t := time_of_day(s.start_time)) for d in s.days})
 
 
-def activity_metadata(a: Activity) -> dict[str, Any]:
+def record_town(a: Activity, towns: Towns | None) -> str:
+    """The record's town as questions name it (:meth:`Towns.normalise`); lower-cased as written without towns."""
+    if towns is None:
+        return (a.location.town or "unknown").lower()
+    return towns.normalise(a.location.town, a.location.postcode)
+
+
+def activity_metadata(a: Activity, towns: Towns | None = None) -> dict[str, Any]:
     """List-valued metadata so Chroma's ``$contains`` can filter (it silently fails on strings)."""
     days = sorted({d for s in a.schedules for d in s.days})
     times = sorted({t for s in a.schedules if (t := time_of_day(s.start_time))})
     return {
-        "town": (a.location.town or "unknown").lower(),
+        "town": record_town(a, towns),
         "days": days or ["none"],
         "times": times or ["none"],
         "slots": _slots(a) or ["none"],
@@ -153,7 +198,9 @@ class Question:
     towns: list[str] = field(default_factory=list)
     near: bool = False
     days: list[str] = field(default_factory=list)
+    not_days: list[str] = field(default_factory=list)  # "not on Mondays": days holds the other six
     times: list[str] = field(default_factory=list)
+    clock: tuple[str, str] | None = None  # ("before" | "after" | "at", "HH:MM"), checked on start times
     needs: list[str] = field(default_factory=list)
     needs_any: list[str] = field(default_factory=list)
     free: bool = False
@@ -165,6 +212,8 @@ class Question:
     activities: list[str] = field(default_factory=list)
     activity_family: list[str] = field(default_factory=list)
     activity_terms: list[str] = field(default_factory=list)
+    unplaced: list[str] = field(default_factory=list)  # places named but not known ("West Mersea")
+    unread: list[str] = field(default_factory=list)  # day, time or age phrases not understood ("tomorrow")
 
     def constraints(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k not in {"text", "activity_terms", "activity_family"} and v}
@@ -177,9 +226,11 @@ class Towns:
         self,
         coords: dict[str, tuple[float, float]],
         nearby: dict[str, list[str]] | None = None,
+        districts: dict[str, list[str]] | None = None,
     ) -> None:
         self.coords = {k.lower(): v for k, v in coords.items()}
         self.names = {k.lower(): k for k in coords}
+        self.districts = {d.upper(): town.lower() for town, ds in (districts or {}).items() for d in ds}
         self._nearby = {k.lower(): [n.lower() for n in v] for k, v in (nearby or {}).items()}
         self.aliases: dict[str, str] = {}
         for name in self.coords:
@@ -196,6 +247,19 @@ class Towns:
             return []
         return list(dict.fromkeys(self.aliases[m.group(1).lower()] for m in self.pattern.finditer(text)))
 
+    def by_postcode(self, text: str) -> str | None:
+        """The town a postcode or postcode district ("CO1 1AA", "CO1") is in, if known."""
+        match = POSTCODE.search(text or "")
+        return self.districts.get(match.group(1).upper()) if match else None
+
+    def normalise(self, town: str, postcode: str = "") -> str:
+        """A record's town as the key questions use: "Clacton" and "Colchester, Essex" become
+        "clacton-on-sea" and "colchester"; an unknown town falls back to its postcode district."""
+        found = self.find(town) if town else []
+        if found:
+            return found[0]
+        return self.by_postcode(postcode) or (town or "unknown").lower()
+
     def nearby(self, town: str) -> list[str]:
         """The town and the towns an OT would suggest instead."""
         return [town, *self._nearby.get(town, [])]
@@ -204,22 +268,136 @@ class Towns:
         return self.names.get(town, town.title())
 
 
-def parse_question(text: str, towns: Towns) -> Question:
-    lowered = text.lower()
-    q = Question(text=text)
-    q.towns = towns.find(text)
-    q.near = bool(q.towns) and bool(NEAR.search(lowered))
-    # days and times of day
-    q.days = list(dict.fromkeys(code for word, code in DAY_WORDS.items() if re.search(rf"\b{word}s?\b", lowered)))
-    if re.search(r"\bweekdays?\b|\bduring the week\b", lowered):
-        q.days = list(dict.fromkeys([*q.days, *DAY_CODES[:5]]))
-    if re.search(r"\bweekends?\b", lowered):
-        q.days = list(dict.fromkeys([*q.days, "SA", "SU"]))
+def _negated(text: str, start: int) -> bool:
+    """Whether the words just before ``start`` negate what follows ("not on", "doesn't need a")."""
+    before = re.split(r"[,;.!?]|\bbut\b", text[max(0, start - 40) : start])[-1]
+    return bool(NEGATED.search(before))
+
+
+def _clock_minutes(hour: str, minute: str | None, meridiem: str | None) -> int | None:
+    h, m = int(hour), int(minute or 0)
+    mark = (meridiem or "").lower()[:1]
+    if mark in ("a", "p"):
+        if not 1 <= h <= 12:
+            return None
+        h = h % 12 + (12 if mark == "p" else 0)
+    elif minute is None and 1 <= h <= 7:  # "after 6" with no am/pm means the evening
+        h += 12
+    return h * 60 + m if h < 24 and m < 60 else None
+
+
+def _parse_days(text: str, lowered: str, q: Question) -> None:
+    wanted: list[str] = []
+    negated: list[str] = []
+    hits = [(m.start(), code) for word, code in DAY_WORDS.items() for m in re.finditer(rf"\b{word}s?\b\.?", lowered)]
+    hits += [
+        (m.start(1) if m.group(1) else m.start(2), "SA" if (m.group(1) or m.group(2)).lower() == "sat" else "SU")
+        for m in WEEKEND_ABBREVIATIONS.finditer(text)
+    ]
+    for pattern, codes in (
+        (r"\bweekdays?\b|\bduring the week\b", list(DAY_CODES[:5])),
+        (r"\bweekends?\b", ["SA", "SU"]),
+    ):
+        hits += [(m.start(), code) for m in re.finditer(pattern, lowered) for code in codes]
+    for start, code in sorted(hits, key=lambda hit: hit[0]):
+        (negated if _negated(lowered, start) else wanted).append(code)
+    q.days = list(dict.fromkeys(wanted))
+    q.not_days = [d for d in dict.fromkeys(negated) if d not in q.days]
+    if q.not_days and not q.days:
+        q.days = [d for d in DAY_CODES if d not in q.not_days]
+
+
+def _parse_times(lowered: str, q: Question) -> None:
     q.times = [t for t in PERIODS if re.search(rf"\b{t}s?\b", lowered)]
     if re.search(r"\b(tonight|after work|after school)\b", lowered) and "evening" not in q.times:
         q.times.append("evening" if "school" not in lowered else "afternoon")
-    if re.search(r"\blunchtimes?\b", lowered) and "afternoon" not in q.times:
+    if re.search(r"\b(lunchtimes?|midday|noon)\b", lowered) and "afternoon" not in q.times:
         q.times.append("afternoon")
+    for m in CLOCK.finditer(lowered):
+        word, meridiem = m.group(1), m.group(4)
+        if m.group(3) is None and not meridiem and word in ("at", "around", "about", "from"):
+            continue  # "at 2" may be a count or an address; only a clock time with am/pm or :MM is read
+        minutes = _clock_minutes(m.group(2), m.group(3), meridiem if meridiem and "o" not in meridiem else None)
+        if minutes is None:
+            q.unread.append(m.group(0).strip())
+            continue
+        op = "before" if word in ("before", "by", "until", "till") else "after" if word in ("after", "from") else "at"
+        q.clock = (op, f"{minutes // 60:02d}:{minutes % 60:02d}")
+        periods = [t for t in PERIODS if _period_fits(t, op, minutes)]
+        if not q.times:
+            q.times = periods
+        break
+
+
+def _period_fits(period: str, op: str, minutes: int) -> bool:
+    """Whether a session starting in ``period`` can start before / after / at the clock time."""
+    low, high = {"morning": (0, 12 * 60), "afternoon": (12 * 60, 17 * 60), "evening": (17 * 60, 24 * 60)}[period]
+    if op == "before":
+        return low < minutes
+    if op == "after":
+        return high > minutes
+    return low <= minutes + CLOCK_SLACK and minutes - CLOCK_SLACK < high
+
+
+# "at 7pm" admits sessions starting within this many minutes of 7pm
+CLOCK_SLACK = 30
+
+
+def clock_ok(start: str | None, clock: tuple[str, str] | None) -> bool:
+    if clock is None:
+        return True
+    if not start:
+        return False
+    op, hhmm = clock
+    at, wanted = int(start[:2]) * 60 + int(start[3:5]), int(hhmm[:2]) * 60 + int(hhmm[3:5])
+    if op == "before":
+        return at < wanted
+    if op == "after":
+        return at >= wanted
+    return abs(at - wanted) <= CLOCK_SLACK
+
+
+def _parse_places(text: str, q: Question, towns: Towns) -> None:
+    """Towns, postcodes ("near CO1 1AA": its district's town) and places that could not be placed."""
+    q.towns = towns.find(text)
+    for m in POSTCODE.finditer(text):
+        if not re.search(r"\d", m.group(1)) or not re.search(r"[a-z]", m.group(1), re.I):
+            continue
+        if not (m.group(2) or re.match(r"^[A-Z]{1,2}\d", m.group(0))):  # a bare "co1" in lower case is not read
+            continue
+        town = towns.districts.get(m.group(1).upper())
+        if town:
+            q.towns = list(dict.fromkeys([*q.towns, town]))
+            q.near = True
+        else:
+            q.unplaced.append(m.group(0))
+    known = {w.lower() for w in (*DAY_NAMES.values(), *DAY_WORDS)} | {"sat", "sun"} | MONTHS
+    for m in re.finditer(r"\b(?:in|near|around|close to|nearby|outside)\s+([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)", text):
+        words = m.group(1).split()
+        while words and words[-1].lower().rstrip("s") in known | {w.rstrip("s") for w in known}:
+            words.pop()  # "in West Mersea Tuesdays" → "West Mersea"
+        phrase = " ".join(words)
+        if not words or words[0].lower() in NOT_PLACES | known or towns.find(phrase):
+            continue
+        if POSTCODE.fullmatch(phrase) or activity_list().find(phrase):
+            continue
+        q.unplaced.append(phrase)
+
+
+MONTHS = frozenset(
+    {"january", "february", "march", "april", "may", "june", "july"}
+    | {"august", "september", "october", "november", "december"}
+)
+
+
+def parse_question(text: str, towns: Towns) -> Question:
+    lowered = text.lower()
+    q = Question(text=text)
+    _parse_places(text, q, towns)
+    q.near = q.near or (bool(q.towns) and bool(NEAR.search(lowered)))
+    # days and times of day
+    _parse_days(text, lowered, q)
+    _parse_times(lowered, q)
     # the activity words; what is left is read for access needs
     mentions = activity_list().mentions(text)
     firm = [c for c, is_firm in mentions if is_firm]
@@ -229,27 +407,22 @@ def parse_question(text: str, towns: Towns) -> Question:
     rest = lowered
     for c in firm:
         for label in (c.label, *c.alt_labels):
-            rest = re.sub(rf"\b{re.escape(label.lower())}\b", " ", rest)
+            rest = re.sub(rf"\b{re.escape(label.lower())}\b", lambda m: " " * len(m.group()), rest)
     _parse_needs(rest, q)
     # cost
     carer = re.compile(
         r"\b(carers?|parents?|companions?|helpers?|support workers?)\b[^.?!;]{0,40}?\bfree\b"
         r"|\bfree\b[^.?!;]{0,15}\bfor (?:the |a |her |his )?carers?\b"
     )
-    q.carer_free = bool(carer.search(lowered))
-    rest_cost = carer.sub(" ", lowered)
-    rest_cost = re.sub(r"(?:-|\bstep |\bhands |\bbarrier )free\b", " ", rest_cost)
-    q.free = bool(re.search(r"\b(free|no cost|costs nothing|without paying|free of charge)\b", rest_cost))
-    # age
-    age = re.search(r"\b(\d{1,3})[- ]?(?:years?|yrs?)[- ]?old\b|\baged (\d{1,3})\b|\b(\d{1,3}) ?yo\b", lowered)
-    over = re.search(r"\b(?:over|older than|above) (\d{2})\b", lowered)
-    under = re.search(r"\b(?:under|younger than|below) (\d{1,2})\b", lowered)
-    if age:
-        q.age = int(next(g for g in age.groups() if g))
-    elif over:
-        q.age = int(over.group(1)) + 1
-    elif under:
-        q.age = int(under.group(1)) - 1
+    carer_match = carer.search(lowered)
+    q.carer_free = bool(carer_match) and not _negated(lowered, carer_match.start() if carer_match else 0)
+    rest_cost = carer.sub(lambda m: " " * len(m.group()), lowered)
+    rest_cost = re.sub(r"(?:-|\bstep |\bhands |\bbarrier )free\b", lambda m: " " * len(m.group()), rest_cost)
+    q.free = any(
+        not _negated(rest_cost, m.start())
+        for m in re.finditer(r"\b(free|no cost|costs nothing|without paying|free of charge)\b", rest_cost)
+    )
+    _parse_age(lowered, q)
     # gender: a session restricted to one, or the person's own
     if re.search(r"\b(women|ladies|female|girls)[- ]only\b|\bfor women only\b", lowered):
         q.gender = "female"
@@ -264,7 +437,34 @@ def parse_question(text: str, towns: Towns) -> Question:
         q.level = "intermediate"
     elif re.search(r"\b(beginners?|new to|never (?:done|tried|played)|starting out|first[- ]timer?)\b", lowered):
         q.level = "beginner"
+    # day, time and age phrases that were not read
+    for pattern in (UNREAD_DAY, UNREAD_TIME):
+        q.unread += [m.group(0) for m in pattern.finditer(text)]
+    if q.age is None:
+        q.unread += [m.group(0) for m in UNREAD_AGE.finditer(text)]
+    q.unread = list(dict.fromkeys(q.unread))
+    q.unplaced = list(dict.fromkeys(q.unplaced))
     return q
+
+
+def _parse_age(lowered: str, q: Question) -> None:
+    """ "a 62-year-old", "aged 62", "over 60" (61), "over 60s", "over-60s", "60+", "60 and over" (60), "under 18"."""
+    age = re.search(r"\b(\d{1,3})[- ]?(?:years?|yrs?)[- ]?old\b|\baged (\d{1,3})\b|\b(\d{1,3}) ?yo\b", lowered)
+    plus = re.search(
+        r"\b(?:over|above)[- ](\d{2})'?s\b|\b(\d{2})\s?(?:\+|plus\b)|\b(\d{2})\s(?:and|or) (?:over|older|above)\b"
+        r"|\bin (?:his|her|their) (\d)0s\b",
+        lowered,
+    )
+    over = re.search(r"\b(?:over|older than|above)[- ](\d{2})\b(?!'?s)", lowered)
+    under = re.search(r"\b(?:under|younger than|below)[- ](\d{1,2})\b", lowered)
+    if age:
+        q.age = int(next(g for g in age.groups() if g))
+    elif plus:
+        q.age = int(plus.group(4)) * 10 if plus.group(4) else int(next(g for g in plus.groups() if g))
+    elif over:
+        q.age = int(over.group(1)) + 1
+    elif under:
+        q.age = int(under.group(1)) - 1
 
 
 def _parse_needs(text: str, q: Question) -> None:
@@ -277,7 +477,8 @@ def _parse_needs(text: str, q: Question) -> None:
             if any(s < m.end() and m.start() < e for s, e in taken):
                 continue
             taken.append((m.start(), m.end()))
-            found.append((m.start(), m.end(), tag))
+            if not _negated(text, m.start()):  # "doesn't need a hoist", "she has no wheelchair"
+                found.append((m.start(), m.end(), tag))
     found.sort()
     groups: list[list[str]] = []
     for i, (_start, _end, tag) in enumerate(found):
@@ -347,15 +548,18 @@ def unmet(a: Activity, q: Question, towns: Towns, relax: Sequence[str] = ()) -> 
         and not {t.lower() for t in a.activity_types} & set(q.activity_family)
     ):
         out.append("activity")
-    if q.towns and "town" not in relax and a.location.town.lower() not in town_set(q, towns, "near" in relax):
+    if q.towns and "town" not in relax and record_town(a, towns) not in town_set(q, towns, "near" in relax):
         out.append("town")
     days = set(q.days) if "day" not in relax else set()
     times = set(q.times) if "time" not in relax else set()
-    if days or times:
-        slots = [(d, time_of_day(s.start_time)) for s in a.schedules for d in s.days]
-        if days and not any(d in days for d, _ in slots):
+    clock = q.clock if "time" not in relax else None
+    if days or times or clock:
+        slots = [(d, time_of_day(s.start_time), s.start_time) for s in a.schedules for d in s.days]
+        if days and not any(d in days for d, _, _ in slots):
             out.append("day")
-        elif times and not any((not days or d in days) and t in times for d, t in slots):
+        elif (times or clock) and not any(
+            (not days or d in days) and (not times or t in times) and clock_ok(start, clock) for d, t, start in slots
+        ):
             out.append("time")
     if "access" not in relax and (
         not set(q.needs) <= set(a.accessibility) or (q.needs_any and not set(q.needs_any) & set(a.accessibility))
@@ -590,7 +794,7 @@ class ActivityIndex:
                     ids=[a.id for a in chunk],
                     documents=[activity_document(a) for a in chunk],
                     embeddings=list(vectors[start : start + batch]),
-                    metadatas=[activity_metadata(a) for a in chunk],
+                    metadatas=[activity_metadata(a, self.towns) for a in chunk],
                 )
             self._touch()
             return
@@ -623,7 +827,9 @@ class ActivityIndex:
             ]
             for n, vector in zip(todo, self.embedder.embed([texts[n] for n in todo]), strict=True):
                 chunk_vectors[n] = vector
-            metadatas = [activity_metadata(a) | {"embedded": d} for a, d in zip(chunk, digests, strict=True)]
+            metadatas = [
+                activity_metadata(a, self.towns) | {"embedded": d} for a, d in zip(chunk, digests, strict=True)
+            ]
             self._collection.upsert(
                 ids=[a.id for a in chunk],
                 documents=documents,
@@ -754,6 +960,9 @@ class ActivityIndex:
         out: list[tuple[Activity, float]] = []
         for i in ranked:
             activity = Activity.model_validate_json(record_of[i])
+            if has_ended(activity):
+                log.info("%s has ended; left out", i)
+                continue
             broken = unmet(activity, q, self.towns, relax)
             if broken:
                 log.warning("%s passed the index filter but breaks %s; left out", i, broken)
@@ -764,16 +973,49 @@ class ActivityIndex:
         return out
 
 
+def has_ended(a: Activity, today: date | None = None) -> bool:
+    """A record whose sessions are all one-off dates now past (imported before they happened)."""
+    if not a.schedules or any(s.frequency != "once" for s in a.schedules):
+        return False
+    today = today or today_local()
+    dates = []
+    for s in a.schedules:
+        try:
+            dates.append(date.fromisoformat(s.description[:10]))
+        except ValueError:
+            return False
+    return max(dates) < today
+
+
 # ── answers ────────────────────────────────────────────────────────────────
+
+
+def _when(s: Schedule) -> str:
+    """A schedule's days with its frequency: "Tuesday", "first Monday of the month", "every other week on Friday",
+    "once, Wednesday 2 July 2025"."""
+    days = ", ".join(DAY_NAMES[d] for d in sorted(s.days, key=DAY_CODES.index) if d in DAY_NAMES)
+    freq = s.frequency
+    if freq in ("", "weekly"):
+        return days
+    if freq == "once":
+        try:
+            return "once, " + date.fromisoformat(s.description[:10]).strftime("%A %-d %B %Y")
+        except ValueError:
+            return f"once, {days}" if days else "once"
+    if any(name in freq for name in DAY_NAMES.values()):
+        return freq
+    return f"{freq} on {days}" if days else freq
 
 
 def _days_times(a: Activity) -> str:
     parts = []
     for s in a.schedules:
-        days = ", ".join(DAY_NAMES[d] for d in sorted(s.days, key=DAY_CODES.index) if d in DAY_NAMES)
+        days = _when(s)
         times = f"{s.start_time}-{s.end_time}" if s.start_time and s.end_time else s.start_time or ""
         if days or times:
             parts.append(" ".join(x for x in (days, times) if x))
+        elif s.description:  # no days or times published: what the publisher says instead (or that it is out of date)
+            parts.append(s.description.rstrip("."))
     return "; ".join(parts)
 
 
@@ -802,7 +1044,7 @@ def why(a: Activity, q: Question) -> str:
         parts.append(cost)
     if a.carer_free and not a.free:
         parts.append("carers free")
-    if q.age is not None:
+    if q.age is not None or a.min_age or a.max_age is not None:  # an age limit is always shown
         parts.append(f"ages {a.min_age or 0}" + (f"-{a.max_age}" if a.max_age is not None else "+"))
     if a.gender != "any":
         parts.append(f"{'women' if a.gender == 'female' else 'men'} only")
@@ -845,8 +1087,13 @@ def describe(q: Question, towns: Towns | None = None) -> str:
 
 def describe_constraint(q: Question, name: str, towns: Towns | None = None) -> str:
     title = towns.title if towns else str.title
+    if name == "day" and q.not_days:
+        return "not on " + " or ".join(DAY_NAMES[d] for d in q.not_days)
     if name == "day" and q.days:
         return "on " + " or ".join(DAY_NAMES[d] for d in q.days)
+    if name == "time" and q.clock:
+        op, hhmm = q.clock
+        return f"starting {'around' if op == 'at' else op} {hhmm}"
     if name == "time" and q.times:
         return "in the " + " or ".join(q.times)
     if name == "town" and q.towns:
@@ -889,6 +1136,7 @@ class Signposter:
     def __init__(self, index: ActivityIndex, chat: Any = None) -> None:
         self.index = index
         self.chat = chat
+        self._set_aside = ""  # why the last model answer was not used, when it was not grounded
 
     def understand(self, text: str, context: Question | None = None) -> Question:
         q = parse_question(text, self.index.towns)
@@ -898,11 +1146,19 @@ class Signposter:
         q = self.understand(text, context)
         hits = self.index.search(q, k)
         results = [to_match(a, s, q) for a, s in hits]
+        note = unread_note(q)
         if results:
-            answer = self._grounded(q, results) or templated(results)
-            return Answer(answer=answer, results=results), q
+            self._set_aside = ""
+            grounded = self._grounded(q, results, [a for a, _ in hits])
+            if grounded is None:
+                answer = templated(results, partial=describe(q, self.index.towns) if note else "")
+                if self._set_aside:
+                    answer += f"\n(The model-written summary was not used: it {self._set_aside}.)"
+            else:
+                answer = grounded
+            return Answer(answer=f"{note}\n{answer}" if note else answer, results=results), q
         blocking, relaxations = self._relaxations(q, k)
-        answer = "Nothing suitable was found for " + describe(q, self.index.towns) + "."
+        answer = (note + " " if note else "") + "Nothing suitable was found for " + describe(q, self.index.towns) + "."
         if blocking:
             answer += " What could not be met: " + "; ".join(blocking) + "."
         if relaxations:
@@ -911,8 +1167,9 @@ class Signposter:
             answer += " Nothing close either: try another activity or ask the local authority's directory."
         return Answer(answer=answer, results=[], relaxations=relaxations), q
 
-    def _grounded(self, q: Question, results: list[Match]) -> str | None:
-        """A short model answer over the results; None (templated answer) if it cites anything else."""
+    def _grounded(self, q: Question, results: list[Match], activities: Sequence[Activity] = ()) -> str | None:
+        """A short model answer over the results; None (templated answer) if it cites anything else,
+        or names a day, time, price or venue the cited records do not hold (:func:`ungrounded`)."""
         if self.chat is None:
             return None
         listing = "\n".join(f"[{m.id}] {m.name}: {m.why}. Book: {m.booking}" for m in results)
@@ -927,6 +1184,13 @@ class Signposter:
         if not cited or not cited <= allowed:
             log.warning("the model cited something not in the results; using the template")
             return None
+        if activities:
+            by_id = {m.id: a for m, a in zip(results, activities, strict=True)}
+            problem = ungrounded(str(reply.answer), [by_id[c] for c in cited], list(activities), q)
+            if problem:
+                log.warning("the model's answer %s; using the template", problem)
+                self._set_aside = problem
+                return None
         return str(reply.answer)
 
     def _relaxations(self, q: Question, k: int) -> tuple[list[str], list[str]]:
@@ -978,6 +1242,77 @@ class Signposter:
         return blocking, out
 
 
+GROUNDING_WORDS = frozenset(
+    {"i", "ot", "you", "your", "changing", "places", "pool", "pod", "book", "booking", "try", "also", "both", "each"}
+)
+CLOCK_IN_TEXT = re.compile(r"\b(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)|\b(\d{1,2})[:.](\d{2})\b", re.I)
+
+
+def ungrounded(text: str, cited: Sequence[Activity], shown: Sequence[Activity], q: Question) -> str | None:
+    """Why a model answer is not supported by the records, or None.
+
+    Days, clock times and prices it names must be in the records it cites (or in the question);
+    "free" needs a cited record that is free or lets carers in free; a capitalised name (a venue,
+    a club) must be made of words from the results or the question.
+    """
+    body = re.sub(r"\[[^\]]*\]", " ", text)
+    asked = q.text.lower()
+    days = {d for a in cited for s in a.schedules for d in s.days}
+    days |= {code for word, code in DAY_WORDS.items() if re.search(rf"\b{word}s?\b", asked)}
+    for word, code in DAY_WORDS.items():
+        if re.search(rf"\b{word}s?\b", body, re.I) and code not in days:
+            return f"names {DAY_NAMES[code]}, which is not a day of the activities it cites"
+    times = {t for a in cited for s in a.schedules for t in (s.start_time, s.end_time) if t}
+    if q.clock:
+        times.add(q.clock[1])
+    for m in CLOCK_IN_TEXT.finditer(re.sub(r"£\s?\d+(?:\.\d+)?", " ", body)):
+        if m.group(4):
+            hour, minute = int(m.group(4)), int(m.group(5))
+        else:
+            hour, minute = (
+                int(m.group(1)) % 12 + (12 if m.group(3).lower().startswith("p") else 0),
+                int(m.group(2) or 0),
+            )
+        if f"{hour:02d}:{minute:02d}" not in times:
+            return f"names the time {m.group(0).strip()}, which the activities it cites do not have"
+    prices = {round(c.amount, 2) for a in cited for c in a.costs if c.amount is not None}
+    for m in re.finditer(r"£\s?(\d+(?:\.\d{1,2})?)", body):
+        if round(float(m.group(1)), 2) not in prices:
+            return f"names the price {m.group(0)}, which the activities it cites do not have"
+    free_words = re.sub(r"(?:-|\bstep |\bhands |\bbarrier )free\b", " ", body, flags=re.I)
+    if re.search(r"\bfree\b|\bno cost\b|\bno charge\b", free_words, re.I) and not any(
+        a.free or a.carer_free for a in cited
+    ):
+        return "says free, but none of the activities it cites is free"
+    vocabulary = set(GROUNDING_WORDS) | set(_tokens(q.text)) | {w.lower() for w in DAY_NAMES.values()} | MONTHS
+    for a in shown:
+        vocabulary |= set(
+            _tokens(
+                " ".join(
+                    [
+                        a.name,
+                        a.organisation,
+                        a.location.name,
+                        a.location.town,
+                        a.location.address,
+                        *a.activity_types,
+                        a.description,
+                        a.accessibility_notes,
+                        a.eligibility,
+                    ]
+                )
+            )
+        )
+    vocabulary |= set(_tokens(" ".join(NEED_NAMES.values())))
+    for m in re.finditer(r"(?<![.!?:\n-]\s)(?<!^)\b([A-Z][\w'’-]*)", body):
+        start = m.start(1)
+        if re.search(r"(?:^|[.!?:\n]|^-|\n-)\s*$", body[:start]):
+            continue  # the first word of a sentence
+        if not set(_tokens(m.group(1))) <= vocabulary:
+            return f"names {m.group(1)!r}, which is not in the results"
+    return None
+
+
 RELAX_LABELS = {
     "near": "in a nearby town",
     "day": "on another day",
@@ -993,8 +1328,25 @@ RELAX_LABELS = {
 }
 
 
-def templated(results: list[Match]) -> str:
-    lines = [f"{len(results)} {'activity meets' if len(results) == 1 else 'activities meet'} what you asked:"]
+def unread_note(q: Question) -> str:
+    """What the question said that could not be read, said plainly; "" when everything was read."""
+    notes = []
+    quoted = lambda items: " or ".join(f"'{x}'" for x in items)  # noqa: E731
+    if q.unplaced:
+        where = "so these are not limited to a place" if not q.towns else "so only the other places were used"
+        notes.append(f"I couldn't place {quoted(q.unplaced)} (not a town or postcode district I know), {where}.")
+    if q.unread:
+        notes.append(f"I couldn't read {quoted(q.unread)} as a day, time or age, so that was not checked.")
+    return " ".join(notes)
+
+
+def templated(results: list[Match], partial: str = "") -> str:
+    """The offline answer. ``partial`` (what was read) replaces the claim that results meet the whole question."""
+    count = f"{len(results)} {'activity' if len(results) == 1 else 'activities'}"
+    if partial:
+        lines = [f"{count} {'matches' if len(results) == 1 else 'match'} only the part I could read ({partial}):"]
+    else:
+        lines = [f"{count} {'meets' if len(results) == 1 else 'meet'} what you asked:"]
     lines += [
         f"- {m.name} [{m.id}]" + (f": {m.why}" if m.why else "") + f". Book: {m.booking or 'contact the organiser'}"
         for m in results
@@ -1012,10 +1364,16 @@ def is_follow_up(q: Question) -> bool:
 def follow_up(previous: Question, new: Question) -> Question:
     """ "What about Thursdays?": keep the earlier question's constraints, replace what the new one states."""
     merged = Question(text=f"{previous.text} {new.text}")
-    for name in ("towns", "days", "times", "needs", "needs_any", "activities", "activity_family", "activity_terms"):
+    for name in ("towns", "needs", "needs_any", "activities", "activity_family", "activity_terms"):
         setattr(merged, name, getattr(new, name) or getattr(previous, name))
+    days_from = new if new.days else previous
+    merged.days, merged.not_days = days_from.days, days_from.not_days
+    times_from = new if new.times or new.clock else previous
+    merged.times, merged.clock = times_from.times, times_from.clock
+    merged.unplaced = new.unplaced if new.towns else list(dict.fromkeys([*previous.unplaced, *new.unplaced]))
+    merged.unread = list(dict.fromkeys([*previous.unread, *new.unread]))
     if re.search(r"\bany ?time\b", new.text, re.I):
-        merged.times = []
+        merged.times, merged.clock = [], None
     merged.near = new.near if new.towns else previous.near
     merged.free = new.free or previous.free
     merged.carer_free = new.carer_free or previous.carer_free
@@ -1036,15 +1394,17 @@ def load_towns(path: Path) -> Towns:
     data: dict[str, Any] = raw.get("towns", raw) if isinstance(raw, dict) else {}
     coords: dict[str, tuple[float, float]] = {}
     nearby: dict[str, list[str]] = {}
+    districts: dict[str, list[str]] = {}
     for name, value in data.items():
         if isinstance(value, dict):
             lat, lon = value.get("latitude", value.get("lat")), value.get("longitude", value.get("lon"))
             if lat is not None and lon is not None:
                 coords[name] = (float(lat), float(lon))
                 nearby[name] = [str(n) for n in value.get("nearby") or []]
+                districts[name] = [str(d) for d in value.get("postcode_districts") or []]
         elif isinstance(value, list | tuple) and len(value) == 2:
             coords[name] = (float(value[0]), float(value[1]))
-    return Towns(coords, nearby)
+    return Towns(coords, nearby, districts)
 
 
 def register() -> None:

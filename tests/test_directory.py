@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from assistant.errors import FeedError
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "knowledge" / "sample-directory.json"
 COUNSELLING = "ac148810-d857-441c-9679-408f346de14b"
+# The shared examples' sessions ran in 2005 (ORUK) and 2018 (OpenActive): mapped as of a day before them.
+THEN = date(2005, 1, 1)
 
 
 # ── the shared examples import without rejects ──────────────────────────────
@@ -41,7 +44,7 @@ COUNSELLING = "ac148810-d857-441c-9679-408f346de14b"
 def test_when_a_shared_example_is_imported_then_nothing_is_rejected(
     shared_data: Path, relative: str, fmt: str, activities: int, skipped: int
 ) -> None:
-    result = import_path(shared_data / relative)
+    result = import_path(shared_data / relative, today=THEN)
     assert result.rejected == []
     assert result.format == fmt
     assert len(result.activities) == activities
@@ -49,7 +52,7 @@ def test_when_a_shared_example_is_imported_then_nothing_is_rejected(
 
 
 def test_when_the_oruk_service_is_read_then_every_part_is_mapped(shared_data: Path) -> None:
-    (a,) = import_path(shared_data / "oruk" / "service_full.json").activities
+    (a,) = import_path(shared_data / "oruk" / "service_full.json", today=THEN).activities
     assert (a.id, a.source_id, a.name) == (COUNSELLING, COUNSELLING, "Community Counselling")
     assert a.organisation == "Example Organization Inc."
     assert (a.location.name, a.location.town, a.location.postcode) == ("MyCity Civic Center", "MyCity", "ABC 1234")
@@ -62,8 +65,8 @@ def test_when_the_oruk_service_is_read_then_every_part_is_mapped(shared_data: Pa
 
 
 def test_when_the_oruk_csv_tables_are_joined_then_they_match_the_json_form(shared_data: Path) -> None:
-    (from_csv,) = import_path(shared_data / "oruk" / "csv").activities
-    (from_json,) = import_path(shared_data / "oruk" / "service_full.json").activities
+    (from_csv,) = import_path(shared_data / "oruk" / "csv", today=THEN).activities
+    (from_json,) = import_path(shared_data / "oruk" / "service_full.json", today=THEN).activities
     for attribute in ("id", "name", "organisation", "schedules", "costs", "free", "min_age", "max_age"):
         assert getattr(from_csv, attribute) == getattr(from_json, attribute), attribute
     assert from_csv.location.town == from_json.location.town
@@ -71,8 +74,9 @@ def test_when_the_oruk_csv_tables_are_joined_then_they_match_the_json_form(share
 
 
 def test_when_an_openactive_session_series_is_read_then_opportunity_fields_are_mapped(shared_data: Path) -> None:
-    (a,) = import_path(shared_data / "openactive" / "sessionseries_example_1.json").activities
-    assert a.source_id == "1402CBP20150217" and a.id == "openactive:1402CBP20150217"
+    (a,) = import_path(shared_data / "openactive" / "sessionseries_example_1.json", today=THEN).activities
+    assert a.source_id == "1402CBP20150217"
+    assert a.id == "openactive:www.example.com/api/rpde/sessions:1402CBP20150217"  # the feed is part of the id
     assert a.name == "Virtual BODYPUMP" and "Bodypump™" in a.activity_types
     assert a.organisation == "Everyone Active"
     assert a.schedules[0].days == ["TU"] and a.schedules[0].start_time == "20:15"
@@ -83,7 +87,7 @@ def test_when_an_openactive_session_series_is_read_then_opportunity_fields_are_m
 
 
 def test_when_a_scheduled_session_is_read_then_it_takes_its_super_event(shared_data: Path) -> None:
-    (a,) = import_path(shared_data / "openactive" / "scheduledsession_example_1.json").activities
+    (a,) = import_path(shared_data / "openactive" / "scheduledsession_example_1.json", today=THEN).activities
     assert a.name == "Hot Yoga"
     assert a.schedules[0].days == ["WE"] and a.schedules[0].start_time == "20:15"  # 2018-10-03 was a Wednesday
     assert a.location.name and a.organisation  # from the superEvent
@@ -119,9 +123,9 @@ def test_when_rpde_items_are_malformed_or_deleted_then_each_gets_a_reason(tmp_pa
         linked,
         bad_date,
     ])))
-    result = import_path(feed)
+    result = import_path(feed, today=THEN)
     assert [a.source_id for a in result.activities] == ["1402CBP20150217"]
-    assert result.deleted == ["openactive:gone"]
+    assert result.deleted == ["openactive:example.org/next:gone"]
     reasons = {r["id"]: r["reason"] for r in result.rejected}
     assert reasons["no-data"] == "no data object"
     assert "state is weird" in reasons["odd"]
@@ -138,7 +142,7 @@ def test_when_oruk_records_are_malformed_then_each_gets_a_reason(tmp_path: Path,
     old = {**service, "id": "old", "minimum_age": 400}
     feed = tmp_path / "list.json"
     feed.write_text(json.dumps({"contents": [service, no_name, negative, old, 42, {"name": "no id"}]}))
-    result = import_path(feed)
+    result = import_path(feed, today=THEN)
     assert [a.id for a in result.activities] == [COUNSELLING]
     reasons = {r["id"]: r["reason"] for r in result.rejected}
     assert reasons == {
@@ -246,5 +250,5 @@ def test_when_an_oruk_service_is_defunct_then_it_is_deleted_not_imported(tmp_pat
     service = json.loads((shared_data / "oruk" / "service_full.json").read_text())
     feed = tmp_path / "closed.json"
     feed.write_text(json.dumps([{**service, "status": "defunct"}]))
-    result = import_path(feed)
+    result = import_path(feed, today=THEN)
     assert result.activities == [] and result.rejected == [] and result.deleted == [COUNSELLING]

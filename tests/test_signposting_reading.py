@@ -1,0 +1,189 @@
+"""Reading a question honestly: negation, ages, abbreviations, clock times, unknown places, town
+normalisation, ended sessions and model answers checked against the records (real MiniLM and Chroma)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.chat import ScriptedChat
+from assistant.directory import import_path
+from assistant.records import Activity, Location, Schedule
+from assistant.signposting import ActivityIndex, Signposter, load_towns, parse_question, register, why
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "knowledge" / "sample-directory.json"
+TOWNS = load_towns(ROOT / "knowledge" / "towns.yaml")
+
+
+@pytest.fixture(scope="module")
+def signposter(embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Signposter]:
+    register()
+    index = ActivityIndex(tmp_path_factory.mktemp("index"), embedder, towns=TOWNS)
+    index.upsert(import_path(SAMPLE).activities)
+    yield Signposter(index)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("gym for over 60s in Braintree", {"age": 60}),
+        ("gym for the over-60s", {"age": 60}),
+        ("gym for someone 60+", {"age": 60}),
+        ("gym for someone over 60", {"age": 61}),
+        (
+            "walking football in Chelmsford, not on Mondays",
+            {"not_days": ["MO"], "days": ["TU", "WE", "TH", "FR", "SA", "SU"]},
+        ),
+        ("swimming in Colchester, she doesn't need a hoist", {"needs": []}),
+        ("swimming; she has no wheelchair", {"needs": []}),
+        ("swimming, not free", {"free": False}),
+        ("swimming on Sat or Sun", {"days": ["SA", "SU"]}),
+        ("swimming Mon, Wed or Tue", {"days": ["MO", "WE", "TU"]}),
+        ("she sat in the sun", {"days": []}),
+        ("swimming before 10am", {"clock": ("before", "10:00"), "times": ["morning"]}),
+        ("tai chi at 7pm", {"clock": ("at", "19:00"), "times": ["evening"]}),
+        ("swimming near CO1 1AA", {"towns": ["colchester"], "near": True}),
+        ("yoga in West Mersea", {"towns": [], "unplaced": ["West Mersea"]}),
+        ("swimming near ZZ9 9ZZ", {"unplaced": ["ZZ9 9ZZ"]}),
+        ("swimming tomorrow for an elderly man", {"unread": ["tomorrow", "elderly"]}),
+    ],
+)
+def test_when_a_question_is_read_then_negations_ages_days_times_and_places_are_right(
+    text: str, expected: dict[str, Any]
+) -> None:
+    q = parse_question(text, TOWNS)
+    for key, value in expected.items():
+        assert getattr(q, key) == value, key
+
+
+def test_when_asked_for_over_60s_then_no_result_excludes_that_age_and_ages_are_shown(signposter: Signposter) -> None:
+    answer, q = signposter.ask("gym for over 60s in Braintree", 5)
+    assert q.age == 60
+    for m in answer.results:
+        assert "Gym for Health" not in m.name, m.why
+    activity = Activity(id="x", name="Teen gym", min_age=16, max_age=17)
+    assert "ages 16-17" in why(activity, parse_question("gym", TOWNS))  # shown even when no age was asked
+
+
+def test_when_a_day_is_excluded_then_no_result_runs_only_on_it(signposter: Signposter) -> None:
+    answer, _ = signposter.ask("walking football in Chelmsford, not on Mondays", 5)
+    assert answer.results
+    assert all(m.days != ["Monday"] for m in answer.results), [m.days for m in answer.results]
+    assert "not on Monday" in answer.answer or "meet what you asked" in answer.answer
+
+
+def test_when_a_clock_time_is_asked_then_every_result_starts_in_time(signposter: Signposter) -> None:
+    answer, _ = signposter.ask("swimming before 10am", 5)
+    assert answer.results
+    for m in answer.results:
+        assert any(t[:5] < "10:00" for t in m.times.split(", ")), m.times
+
+
+def test_when_a_place_cannot_be_read_then_the_answer_says_so_instead_of_claiming_a_match(
+    signposter: Signposter,
+) -> None:
+    answer, _ = signposter.ask("yoga in West Mersea", 5)
+    assert answer.answer.startswith("I couldn't place 'West Mersea'")
+    assert "meet what you asked" not in answer.answer and "only the part I could read" in answer.answer
+    postcode, q = signposter.ask("swimming near CO1 1AA", 5)
+    assert q.towns == ["colchester"] and postcode.results
+    assert all(m.town in {"Colchester", "Clacton-on-Sea", "Halstead", "Harwich", "Witham"} for m in postcode.results)
+
+
+def test_when_record_towns_are_written_differently_then_they_still_match(embedder: Any, tmp_path: Path) -> None:
+    tomorrow = (date.today() + timedelta(days=2)).isoformat()
+    records = [
+        Activity(
+            id=f"t{i}",
+            name="Inclusive Swim",
+            activity_types=["Swimming"],
+            location=Location(town=town, postcode=postcode),
+            schedules=[Schedule(days=["TU"], start_time="10:00")],
+        )
+        for i, (town, postcode) in enumerate(
+            [("Clacton", ""), ("Southend", ""), ("Colchester, Essex", ""), ("Essex", "CO2 7AB")]
+        )
+    ]
+    records += [
+        Activity(
+            id="gone",
+            name="One-off Swim",
+            activity_types=["Swimming"],
+            location=Location(town="Colchester"),
+            schedules=[
+                Schedule(days=["TU"], start_time="10:00", frequency="once", description="2020-01-07T10:00:00+00:00")
+            ],
+        ),
+        Activity(
+            id="soon",
+            name="Swim Gala",
+            activity_types=["Swimming"],
+            location=Location(town="Colchester"),
+            schedules=[
+                Schedule(days=["TU"], start_time="10:00", frequency="once", description=f"{tomorrow}T10:00:00+00:00")
+            ],
+        ),
+        Activity(
+            id="monthly",
+            name="Monthly Swim",
+            activity_types=["Swimming"],
+            location=Location(town="Harwich"),
+            schedules=[Schedule(days=["MO"], start_time="10:00", frequency="first Monday of the month")],
+        ),
+    ]
+    index = ActivityIndex(tmp_path / "index", embedder, towns=TOWNS)
+    index.upsert(records)
+    signposter = Signposter(index)
+    assert [m.id for m in signposter.ask("swimming in Clacton", 5)[0].results] == ["t0"]
+    assert [m.id for m in signposter.ask("swimming in Southend on Tuesday", 5)[0].results] == ["t1"]
+    colchester = {m.id for m in signposter.ask("swimming in Colchester", 9)[0].results}
+    assert colchester == {"t2", "t3", "soon"}  # the postcode places "Essex"; the past one-off is left out
+    (monthly,) = signposter.ask("swimming in Harwich", 5)[0].results
+    assert monthly.why.startswith("first Monday of the month 10:00")
+
+
+def _goalball(signposter: Signposter) -> tuple[str, Any]:
+    plain, _ = signposter.ask("Goalball in Chelmsford", 5)
+    return plain.results[0].id, plain
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        ("Try Goalball [{gid}]. Also Chelmsford Blind Bowls Club meets most weeks.", "'Bowls'"),
+        ("Try Goalball [{gid}] on Mondays.", "Monday"),
+        ("Try Goalball [{gid}] at 2pm.", "2pm"),
+        ("Try Goalball [{gid}] for £9.99.", "£9.99"),
+    ],
+)
+def test_when_the_model_names_what_the_records_do_not_hold_then_the_template_is_used_with_a_note(
+    signposter: Signposter, reply: str, reason: str
+) -> None:
+    gid, plain = _goalball(signposter)
+    chat = ScriptedChat().enqueue({"answer": reply.format(gid=gid), "cited": [gid]})
+    answer, _ = Signposter(signposter.index, chat=chat).ask("Goalball in Chelmsford", 5)
+    assert answer.answer.startswith(plain.answer)
+    assert "model-written summary was not used" in answer.answer and reason in answer.answer
+
+
+def test_when_the_model_answer_matches_the_records_then_it_is_used(signposter: Signposter) -> None:
+    gid, _ = _goalball(signposter)
+    (record,) = [a for a in signposter.index.activities() if (a.source_id or a.id) == gid]
+    day = {
+        "MO": "Monday",
+        "TU": "Tuesday",
+        "WE": "Wednesday",
+        "TH": "Thursday",
+        "FR": "Friday",
+        "SA": "Saturday",
+        "SU": "Sunday",
+    }[record.schedules[0].days[0]]
+    text = f"Goalball at {record.location.name} [{gid}] runs on {day}s from {record.schedules[0].start_time}."
+    chat = ScriptedChat().enqueue({"answer": text, "cited": [gid]})
+    answer, _ = Signposter(signposter.index, chat=chat).ask("Goalball in Chelmsford", 5)
+    assert answer.answer == text
