@@ -965,7 +965,14 @@ class ActivityIndex:
                 continue
             broken = unmet(activity, q, self.towns, relax)
             if broken:
-                log.warning("%s passed the index filter but breaks %s; left out", i, broken)
+                # the index filters by time of day; an exact clock time ("before 10am") is only checked here
+                expected = broken == ["time"] and q.clock is not None
+                log.log(
+                    logging.INFO if expected else logging.WARNING,
+                    "%s passed the index filter but breaks %s; left out",
+                    i,
+                    broken,
+                )
                 continue
             out.append((activity, round(fused[i] * RRF_K / 2, 4)))
             if len(out) == k:
