@@ -8,14 +8,14 @@ Two drafters behind one interface:
   the transcript; empty sections say "Not discussed".
 * :class:`ModelDrafter` — a chat model through LangChain, asked for structured
   output. Its evidence is checked against the transcript and anything that does not
-  check out is flagged, never silently kept.
+  check out is flagged, never silently kept; section text is rebuilt from the checked statements.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -75,29 +75,100 @@ class Drafter(Protocol):
 
 # ── evidence ────────────────────────────────────────────────────────────────
 
+UNSUPPORTED_MARK = "[check: no quote supports this]"
+ONLY_QUESTION = "only the OT's question supports this {what}: check what the person said, or delete it"
+NO_QUOTE = "no quote in the transcript supports this {what}: check or delete it"
+QUOTE_MIN_WORDS = 3  # a quote of fewer words must hold at least one distinctive word
+_QUOTE_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
+_SENTENCE_SPAN = re.compile(r"[^.!?]+[.!?]*")
+# Words too common to support anything on their own ("I", "a", "the", "yes"): a quote of one or two
+# words must hold a word outside this list (a number, a name, "bungalow", "bowls").
+_COMMON = """
+    a an the i i'm i've i'd i'll me my mine myself you you're your yours he he's him his she she's her hers it it's
+    its we we're us our they they're them their this that these those there here who what when where why how which
+    and or but so if then than as because cos not no nor yes yeah yep ok okay oh ah er um well just very really quite
+    too also all any some each both more most much many such only own same other again once now still even
+    is am are was were be been being do does did done doing have has had having will would can could shall should
+    may might must get got go going went come came say said says tell told know think see
+    to of in on at by for with from up down out off over under about into onto through after before like
+    mm hmm right sure thanks thank bit lot thing things one
+"""
+COMMON_WORDS = frozenset(_COMMON.split())
+
 
 def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[‘’]", "'", text)).strip().lower()
 
 
-def verify_evidence(draft: Draft, transcript: Transcript) -> Draft:
-    """Mark each quote found (or not) verbatim in its segment; flag statements with no verified evidence."""
-    texts = {s.id: _norm(s.text) for s in transcript.segments}
+def quote_is_meaningful(quote: str) -> bool:
+    """A quote that can support a statement: three words or more, or a distinctive word ("I" or "a" cannot)."""
+    words = _QUOTE_WORD.findall(_norm(quote))
+    if len(words) >= QUOTE_MIN_WORDS:
+        return True
+    return any(w not in COMMON_WORDS and (len(w) >= 3 or w.isdigit()) for w in words)
 
-    def check(items: list[Evidence]) -> list[Evidence]:
-        return [
-            e.model_copy(update={"verified": bool(e.quote.strip()) and _norm(e.quote) in texts.get(e.segment, "")})
-            for e in items
-        ]
+
+def _quote_pattern(quote: str) -> re.Pattern[str] | None:
+    """The normalised quote, matched only on word boundaries ("falls" is not found inside "befalls")."""
+    wanted = _norm(quote)
+    if not wanted:
+        return None
+    head = r"(?<!\w)" if re.match(r"\w", wanted) else ""
+    tail = r"(?!\w)" if re.search(r"\w$", wanted) else ""
+    return re.compile(head + re.escape(wanted) + tail)
+
+
+def _matches(pattern: re.Pattern[str] | None, segment: Segment | None) -> list[tuple[int, int]]:
+    if pattern is None or segment is None:
+        return []
+    return [m.span() for m in pattern.finditer(_norm(segment.text))]
+
+
+def _only_asks(segment: Segment, spans: list[tuple[int, int]]) -> bool:
+    """Every place the quote is found lies inside a question the OT asked: it asserts nothing about the person."""
+    if segment.speaker != "OT" or not spans:
+        return False
+    text = _norm(segment.text)
+    questions = [m.span() for m in _SENTENCE_SPAN.finditer(text) if m.group().rstrip().endswith("?")]
+    return all(any(qs <= s and e <= qe for qs, qe in questions) for s, e in spans)
+
+
+def check_quote(evidence: Evidence, segments: dict[int, Segment]) -> tuple[bool, bool]:
+    """(verified, supports): the quote is meaningful and found on word boundaries in the segment it cites;
+    and it asserts something, i.e. it is not only (part of) a question the OT asked."""
+    segment = segments.get(evidence.segment)
+    if segment is None or not quote_is_meaningful(evidence.quote):
+        return False, False
+    spans = _matches(_quote_pattern(evidence.quote), segment)
+    if not spans:
+        return False, False
+    return True, not _only_asks(segment, spans)
+
+
+def verify_evidence(draft: Draft, transcript: Transcript) -> Draft:
+    """Mark each quote verified (or not) and flag statements and goals that nothing said supports.
+
+    A quote is verified when it is meaningful (at least three words, or a distinctive word: never
+    "I" or "a") and found verbatim, on word boundaries, in the segment it cites. A statement or goal
+    needs at least one verified quote that asserts it: a question the OT asked ("Any falls this
+    year?") is kept as context but supports nothing on its own. The OT's own statements (a referral
+    they read out, an observation, the plan) do count.
+    """
+    segments = {s.id: s for s in transcript.segments}
+
+    def check(items: list[Evidence], what: str, flag: str | None) -> tuple[list[Evidence], str | None]:
+        results = [check_quote(e, segments) for e in items]
+        evidence = [e.model_copy(update={"verified": ok}) for e, (ok, _) in zip(items, results, strict=True)]
+        if not any(supports for _, supports in results):
+            asked = any(ok for ok, _ in results)
+            flag = (ONLY_QUESTION if asked else NO_QUOTE).format(what=what)
+        return evidence, flag
 
     sections = []
     for section in draft.sections:
         statements = []
         for st in section.statements:
-            evidence = check(st.evidence)
-            flag = st.flagged
-            if not any(e.verified for e in evidence):
-                flag = "no quote in the transcript supports this statement: check or delete it"
+            evidence, flag = check(st.evidence, "statement", st.flagged)
             statements.append(st.model_copy(update={"evidence": evidence, "flagged": flag}))
         sections.append(
             section.model_copy(
@@ -106,12 +177,45 @@ def verify_evidence(draft: Draft, transcript: Transcript) -> Draft:
         )
     goals = []
     for goal in draft.goals:
-        evidence = check(goal.evidence)
-        flag = goal.flagged
-        if not any(e.verified for e in evidence):
-            flag = "no quote in the transcript supports this goal: check or delete it"
+        evidence, flag = check(goal.evidence, "goal", goal.flagged)
         goals.append(goal.model_copy(update={"evidence": evidence, "flagged": flag}))
     return draft.model_copy(update={"sections": sections, "goals": goals})
+
+
+def _line(text: str, flagged: str | None) -> str:
+    return f"{UNSUPPORTED_MARK} {text}" if flagged else text
+
+
+def compose_texts(draft: Draft, goal_sections: Collection[str] = ("goals",)) -> Draft:
+    """Write each drafted section's text from its checked statements (and a goals section from the goals).
+
+    The text is what the UI, the review screen and the exports show, so it never says more than the
+    statements do: one line a statement, and a statement (or goal) that nothing said supports keeps its
+    line, marked ``[check: no quote supports this]`` so the OT and the supervisor see it for what it is.
+    A section left with nothing is "Not discussed". Sections for the OT are left as they are.
+    """
+    sections = []
+    for section in draft.sections:
+        if section.status == "for_ot":
+            sections.append(section)
+            continue
+        lines = [f"- {_line(g.text, g.flagged)}" for g in draft.goals] if section.id in goal_sections else []
+        lines += [_line(st.text, st.flagged) for st in section.statements]
+        if lines:
+            sections.append(section.model_copy(update={"text": "\n".join(lines), "status": "drafted"}))
+        else:
+            sections.append(section.model_copy(update={"text": NOT_DISCUSSED, "status": "not_discussed"}))
+    return draft.model_copy(update={"sections": sections})
+
+
+def _says_more(text: str, section: Section) -> bool:
+    """Whether a model's own section text holds a sentence that none of the shown statements or goals says."""
+    shown = _norm(section.text)
+    for sentence in split_sentences(re.sub(r"(?m)^\s*[-*•]\s*", "", text)):
+        said = _norm(sentence).rstrip(".;:!? ")
+        if said and said != _norm(NOT_DISCUSSED) and said not in shown:
+            return True
+    return False
 
 
 # ── offline drafter ─────────────────────────────────────────────────────────
@@ -120,8 +224,16 @@ SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
 ABBREVIATION = re.compile(r"(?:^|\s)(?:mr|mrs|ms|dr|st|prof|vs|etc|approx|e\.g|i\.e)\.$", re.I)
 # Clean verbatim: hesitations, cut-off words and stutters are deleted; nothing is ever added.
 DISFLUENCY = re.compile(r"(?<![\w'-])(?:uh|um+|uhm|erm|er|ah|hmm+|mm+|mhm|uh-huh|mm-hmm)(?![\w'-])[\s,.]*", re.I)
-CUT_OFF = re.compile(r"(?<![\w'-])[\w']+-(?=\s|$)")
-STUTTER = re.compile(r"\b([\w']+)(?:\s*,)?\s+\1\b", re.I)
+# A cut-off word is deleted only where the speaker restarts it ("we- we're", "wh- what"); a suspended
+# hyphen ("a two- or three-minute walk") is what was said and stays.
+CUT_OFF = re.compile(r"(?<![\w'-])([\w']+)-\s+(?=\1)", re.I)
+# A stutter is a repeated function word ("I I", "the the", "to, to"); "Will will", "had had" and
+# "that that", "is is", "so so" and "there there" can be what was meant, so other repeats stay.
+STUTTER_WORDS = (
+    "i|i'm|i've|i'd|i'll|a|an|the|and|but|or|to|of|in|on|at|for|with|my|me|we|we're|you|your|he|she|it|it's|"
+    "they|them|this|if|because|cos|just|um|er|uh"
+)
+STUTTER = re.compile(rf"(?<![\w'])({STUTTER_WORDS})(?:\s*,)?\s+\1(?![\w'])", re.I)
 YOU_KNOW = re.compile(r",\s*you know\s*,", re.I)
 # A client sentence led by "she"/"he" or "my friend/sister/...": about someone else, not the person.
 SOMEONE_ELSE = re.compile(
@@ -350,10 +462,15 @@ def _person_speaker(transcript: Transcript) -> set[str]:
 def draft_goals(transcript: Transcript) -> list[Goal]:
     """SMART goals (Bovend'Eerdt et al. 2009) from what the person says they want.
 
-    Target activity from the person's words (OpenActive Activity List), or from the last
-    few segments when the wish itself does not name it ("I want to be back on the green").
-    Quantified performance, support and time period are filled only where said, in the
-    wish's own turn; otherwise they stay visible "[to agree]" placeholders.
+    The target activity comes from the person's own wish sentence, from its positive part only
+    ("I want to give up the walking football", "I'm hoping to not have to do yoga" are not wishes for
+    them). Where the wish names no activity ("I want to be back on the green") it may come from the
+    person's own words just before it in the same turn, or from the OT's question just before, but
+    only when the person's answer agrees to it ("Bowls?" "Yes. I want to be back on the green"), never
+    from a suggestion they do not take up ("Would you try boccia?" "I want to go home really").
+    Quantified performance, support and time period are filled only where said in the wish sentence
+    or the one right after it in the same turn (and that one only when it names no other activity);
+    otherwise they stay visible "[to agree]" placeholders.
     """
     goals: list[Goal] = []
     seen: set[str] = set()
@@ -369,9 +486,12 @@ def draft_goals(transcript: Transcript) -> list[Goal]:
             continue
         if _negated_wish(utterance.text):
             continue
+        wished = " ".join(_wish_clauses(utterance.text))
+        if not wished:
+            continue
         evidence = [Evidence(segment=utterance.segment.id, quote=utterance.text)]
-        found = [c for c, _ in activities.mentions(utterance.text)]
-        if not found and ACTIVITY_VERB.search(utterance.text):
+        found = [c for c, _ in activities.mentions(wished)]
+        if not found and ACTIVITY_VERB.search(wished):
             found, context = _activity_nearby(transcript, positions[utterance.segment.id], by_segment, utterance)
             if context is not None:
                 evidence.append(Evidence(segment=context.segment.id, quote=context.text))
@@ -381,10 +501,14 @@ def draft_goals(transcript: Transcript) -> list[Goal]:
         if activity in seen:
             continue
         seen.add(activity)
-        same_turn = [u for u in by_segment[utterance.segment.id] if u.index >= utterance.index]
+        window = [utterance]
+        turn = by_segment[utterance.segment.id]
+        after = next((u for u in turn if u.index == utterance.index + 1), None)
+        if after is not None and all(c.label == activity for c, _ in activities.mentions(after.text)):
+            window.append(after)
         parts: dict[str, str] = {}
         for key, pattern in (("measure", FREQUENCY), ("support", SUPPORT), ("timeframe", TIMEFRAME)):
-            for u in same_turn:
+            for u in window:
                 hit = _first(pattern, u.text)
                 if hit:
                     parts[key] = hit
@@ -425,8 +549,22 @@ def signposting_question(goal: Goal, town: str | None = None) -> str:
 
 
 NEGATED_WISH = re.compile(
-    r"\b(?:(?:don't|do not|never|wouldn't|would not|won't)\s+(?:really\s+)?(?:want|like|wanna)"
+    r"\b(?:(?:don't|do not|never|wouldn't|would not|won't|no longer)\s+(?:really\s+)?(?:want|like|wanna)"
     r"|(?:not much|nothing|not anything)\b[^.?!]{0,12}\bwant)\b",
+    re.I,
+)
+# What follows a wish phrase and turns it into a wish to be rid of something:
+# "I want to give up / stop / quit …", "I'm hoping to not have to …", "I'd like to never …".
+AVERSIVE = re.compile(
+    r"\W*(?:(?:really|just|finally|be able to|try to)\s+)*"
+    r"(?:not\b|never\b|no longer\b|give up\b|giving up\b|stop\b|stopping\b|quit\b|quitting\b|pack (?:in|up)\b"
+    r"|cut (?:out|down)\b|get out of\b|avoid\b|be done with\b|finish with\b|get rid of\b|be rid of\b)",
+    re.I,
+)
+# An answer that takes up what the OT's question named ("Bowls?" "Yes. I want to be back on the green").
+AGREES = re.compile(
+    r"^\W*(?:yes|yeah|yep|definitely|absolutely|oh yes|that's (?:it|right|the one)|i'd love that|i would love that"
+    r"|yes please)\b",
     re.I,
 )
 
@@ -436,14 +574,32 @@ def _negated_wish(text: str) -> bool:
     return bool(NEGATED_WISH.search(text)) and not positive
 
 
+def _wish_clauses(text: str) -> list[str]:
+    """The parts of a sentence that wish for something: each wish phrase up to the next one (the first
+    one from the sentence start: "Swimming, I'd love to get back to it"). A wish to give something up,
+    stop it or not have to do it is left out, with what it names."""
+    matches = list(WISH.finditer(text))
+    clauses = []
+    for n, match in enumerate(matches):
+        if AVERSIVE.match(text, match.end()):
+            continue
+        start = 0 if n == 0 else match.start()
+        end = matches[n + 1].start() if n + 1 < len(matches) else len(text)
+        clauses.append(text[start:end])
+    return clauses
+
+
 def _activity_nearby(
     transcript: Transcript, position: int, by_segment: dict[int, list[Utterance]], wish: Utterance
 ) -> tuple[list[Concept], Utterance | None]:
-    """The activity named just before a wish that does not name one: earlier in the same turn, or in the
-    OT's question just before it ("What do you want to get back to?" ... "Bowls. I want to be back on the green")."""
+    """The activity named just before a wish that does not name one: the person's own words earlier in the
+    same turn ("Bowls. I want to be back on the green"), or the OT's question just before it when the
+    person's answer takes it up ("Bowls?" "Yes. I want to be back on the green"). A suggestion the person
+    answers with something else ("Would you try boccia?" "I want to go home really") gives nothing."""
     activities = activity_list()
-    nearby = [u for u in by_segment[wish.segment.id] if u.index < wish.index]
-    if position > 0 and transcript.segments[position - 1].speaker == "OT":
+    turn = by_segment[wish.segment.id]
+    nearby = [u for u in turn if u.index < wish.index]
+    if position > 0 and transcript.segments[position - 1].speaker == "OT" and turn and AGREES.match(turn[0].text):
         nearby = by_segment.get(transcript.segments[position - 1].id, []) + nearby
     for u in reversed(nearby):
         found = [c for c, _ in activities.mentions(u.text)]
@@ -506,8 +662,11 @@ class ModelDrafter:
 
     A statement whose quote is not in the cited segment is flagged (``verify_evidence``);
     a quote that is in the transcript but cites the wrong segment is re-pointed to the right
-    one. The analysis section stays the OT's: whatever the model drafts there is marked for
-    the OT to complete. Token counts, time and cost are recorded in ``Draft.usage``.
+    one. Each section's text is written from its checked statements (``compose_texts``), never
+    from the model's own wording, so what the OT and the supervisor read says no more than
+    the quotes do; unsupported lines stay visible, marked for checking. The analysis section
+    stays the OT's: whatever the model drafts there is marked for the OT to complete. Token
+    counts, time and cost are recorded in ``Draft.usage``.
     """
 
     def __init__(self, chat: ChatModel) -> None:
@@ -525,6 +684,7 @@ class ModelDrafter:
         known = {s.id for s in template.sections}
         for extra in sorted(set(by_id) - known):
             warnings.append(f"the model returned a section '{extra}' the template does not have; it was left out")
+        model_text: dict[str, str] = {}
         for spec in template.sections:
             got = by_id.get(spec.id)
             statements = [
@@ -538,29 +698,11 @@ class ModelDrafter:
                     Section(id=spec.id, title=spec.title, text=text, statements=statements, status="for_ot")
                 )
                 continue
-            if spec.drafted_by == "goals" and (got is None or not got.text.strip()):
-                sections.append(
-                    Section(
-                        id=spec.id,
-                        title=spec.title,
-                        text="\n".join(f"- {g.text}" for g in out.goals) if out.goals else NOT_DISCUSSED,
-                        status="drafted" if out.goals else "not_discussed",
-                    )
-                )
-                continue
-            if got is None or (not statements and spec.drafted_by != "goals"):
-                if got is None:
-                    warnings.append(f"the model returned no '{spec.id}' section")
-                sections.append(Section(id=spec.id, title=spec.title, text=NOT_DISCUSSED, status="not_discussed"))
-                continue
-            sections.append(
-                Section(
-                    id=spec.id,
-                    title=spec.title,
-                    text=got.text or "\n".join(s.text for s in statements),
-                    statements=statements,
-                )
-            )
+            if got is None and spec.drafted_by != "goals":
+                warnings.append(f"the model returned no '{spec.id}' section")
+            model_text[spec.id] = got.text if got is not None else ""
+            # the text is written from the statements once their evidence is checked (compose_texts)
+            sections.append(Section(id=spec.id, title=spec.title, text=NOT_DISCUSSED, statements=statements))
         goals = [
             Goal(
                 text=g.text,
@@ -581,16 +723,24 @@ class ModelDrafter:
             warnings=warnings,
             usage=_usage_delta(before, self.chat),
         )
-        checked = verify_evidence(draft, transcript)
+        goal_sections = {s.id for s in template.sections if s.drafted_by == "goals"}
+        checked = compose_texts(verify_evidence(draft, transcript), goal_sections)
+        by_section = {s.id: s for s in checked.sections}
+        replaced = [sid for sid, text in model_text.items() if _says_more(text, by_section[sid])]
+        if replaced:
+            checked.warnings.append(
+                f"the model's own wording of {', '.join(replaced)} said more than its quoted statements and is "
+                "not shown: those sections are written from the statements alone"
+            )
         unverified = sum(1 for s in checked.sections for st in s.statements if st.flagged) + sum(
             1 for g in checked.goals if g.flagged
         )
         if unverified:
             checked.warnings.append(
-                f"{unverified} statement(s) have no quote found in the transcript: flagged for the OT"
+                f"{unverified} statement(s) have no quote found in the transcript that supports them: "
+                f"flagged for the OT and marked {UNSUPPORTED_MARK} in the text"
             )
         return checked
-
 
     def refine(self, draft: Draft, transcript: Transcript, template: Template, instruction: str) -> Draft:
         """The OT's request in words ("make goal 2 more specific", "add that she uses a stick outdoors").
@@ -639,14 +789,19 @@ class _Refining:
 
 
 def _locate(transcript: Transcript, segment: int, quote: str) -> Evidence:
-    """The evidence as cited, re-pointed to the segment that holds the quote if the model cited the wrong one."""
-    wanted = _norm(quote)
-    if wanted:
+    """The evidence as cited, re-pointed to the segment that holds the quote if the model cited the wrong one.
+
+    Only a meaningful quote is re-pointed (never "I" or "a"), and to a segment where it asserts something
+    rather than one where the OT only asked it, when there is one.
+    """
+    pattern = _quote_pattern(quote)
+    if pattern is not None and quote_is_meaningful(quote):
         cited = next((s for s in transcript.segments if s.id == segment), None)
-        if cited is None or wanted not in _norm(cited.text):
-            for s in transcript.segments:
-                if wanted in _norm(s.text):
-                    return Evidence(segment=s.id, quote=quote)
+        if not _matches(pattern, cited):
+            holding = [(s, spans) for s in transcript.segments if (spans := _matches(pattern, s))]
+            if holding:
+                best = next((s for s, spans in holding if not _only_asks(s, spans)), holding[0][0])
+                return Evidence(segment=best.id, quote=quote)
     return Evidence(segment=segment, quote=quote)
 
 

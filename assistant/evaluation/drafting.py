@@ -2,8 +2,11 @@
 
 Per case, and for one prompt version and provider:
 
-* **evidence found** — the share of cited quotes found verbatim in the segment they cite;
-* **unsupported statements** — statements (and goals) with no verified quote at all;
+* **evidence found** — the share of cited quotes found verbatim in the segment they cite, checked here
+  against the case's own segments (whole words; a one- or two-word quote must hold a word of four
+  letters or more), never taken from the drafter's ``verified`` flag;
+* **unsupported statements** — statements (and goals) with no such quote at all, or that the drafter
+  itself flagged (a quote that is only the OT's question);
 * **fact recall** — the share of the case's gold facts (key issues, risks, baselines) that a
   verified quote in the draft covers (same turn, at least 60 % of the fact's quote words);
   ``fact_in_section`` also asks that it is in the gold section;
@@ -211,6 +214,21 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(_norm(text))
 
 
+def _quote_found(evidence: Evidence, segments: dict[int, str]) -> bool:
+    """Checked here, never taken from the drafter's own ``verified`` flag: the quote is a run of whole
+    words of the segment it cites, and says something (three words or more, or one word of four
+    letters or more: "I" or "a" support nothing)."""
+    segment = segments.get(evidence.segment)
+    wanted = _words(evidence.quote)
+    if segment is None or not wanted:
+        return False
+    if len(wanted) < 3 and not any(len(w) >= 4 or w.isdigit() for w in wanted):
+        return False
+    said = _words(segment)
+    n = len(wanted)
+    return any(said[i : i + n] == wanted for i in range(len(said) - n + 1))
+
+
 def draft_text(draft: Draft) -> str:
     """The whole note as an OT would read it: section titles, texts, statements and goals."""
     parts: list[str] = []
@@ -293,27 +311,23 @@ def score_draft(
     transcript = case.to_transcript()
     segments_by_text = [(s.id, _norm(s.text)) for s in transcript.segments]
 
+    segment_text = {s.id: s.text for s in transcript.segments}
     verified: list[tuple[str, Evidence]] = []
     quotes = 0
     unsupported: list[Unsupported] = []
     statements = 0
-    for section in draft.sections:
-        for statement in section.statements:
-            statements += 1
-            quotes += len(statement.evidence)
-            good = [e for e in statement.evidence if e.verified]
-            verified += [(section.id, e) for e in good]
-            if not good:
-                reason = "no quote cited" if not statement.evidence else "cited quote not found in that segment"
-                unsupported.append(Unsupported(section=section.id, text=statement.text, reason=reason))
-    for goal in draft.goals:
+    cited = [(section.id, st.text, st.evidence, st.flagged) for section in draft.sections for st in section.statements]
+    cited += [("goals", goal.text, goal.evidence, goal.flagged) for goal in draft.goals]
+    for section_id, said, evidence, flagged in cited:
         statements += 1
-        quotes += len(goal.evidence)
-        good = [e for e in goal.evidence if e.verified]
-        verified += [("goals", e) for e in good]
+        quotes += len(evidence)
+        good = [e for e in evidence if _quote_found(e, segment_text)]
+        verified += [(section_id, e) for e in good]
         if not good:
-            reason = "no quote cited" if not goal.evidence else "cited quote not found in that segment"
-            unsupported.append(Unsupported(section="goals", text=goal.text, reason=reason))
+            reason = "no quote cited" if not evidence else "cited quote not found in that segment"
+            unsupported.append(Unsupported(section=section_id, text=said, reason=reason))
+        elif flagged:  # found, but the drafter itself says it does not support this (only the OT asked it)
+            unsupported.append(Unsupported(section=section_id, text=said, reason=f"flagged by the drafter: {flagged}"))
 
     facts: list[FactResult] = []
     groups = (("key_issues", case.facts.key_issues), ("risks", case.facts.risks), ("baselines", case.facts.baselines))
@@ -366,8 +380,7 @@ def score_draft(
         words=len(text.split()),
         statements=statements,
         evidence_quotes=quotes,
-        evidence_verified=sum(1 for s in draft.sections for st in s.statements for e in st.evidence if e.verified)
-        + sum(1 for g in draft.goals for e in g.evidence if e.verified),
+        evidence_verified=len(verified),
         unsupported=unsupported,
         facts=facts,
         goals=goals,

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator
 
 from assistant.errors import BadInput
 
@@ -108,6 +108,7 @@ class SystemScore(BaseModel):
 class DatasetReport(BaseModel):
     dataset: str
     samples: int
+    format: str = "transcripts"
     systems: list[SystemScore]
     note: str = ""
 
@@ -123,8 +124,8 @@ class PiiReport(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def passed(self) -> bool:
-        """Every threshold of the suite is met."""
-        return all(self.checks.values())
+        """Every threshold of the suite is met, and there was at least one to meet."""
+        return bool(self.checks) and all(self.checks.values())
 
 
 # ── loading ─────────────────────────────────────────────────────────────────
@@ -299,6 +300,14 @@ class DatasetSpec(BaseModel):
     limit: int | None = None
 
 
+# Every threshold a suite may set, with the values it may take. A key not listed here is a typo, not a check.
+THRESHOLDS: dict[str, tuple[float, float, str]] = {
+    "uk_direct_recall": (0.0, 1.0, "direct-identifier recall on each transcripts dataset, at least"),
+    "uk_non_personal_redacted_max": (0.0, 1.0, "share of non-personal characters redacted on transcripts, at most"),
+    "synth_recall_gain": (-1.0, 1.0, "recall over Presidio's defaults on each dataset compared with them, at least"),
+}
+
+
 class PiiSuite(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -307,11 +316,30 @@ class PiiSuite(BaseModel):
     datasets: list[DatasetSpec]
     thresholds: dict[str, float] = Field(default_factory=dict)
 
+    @field_validator("thresholds")
+    @classmethod
+    def _known_thresholds(cls, thresholds: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(thresholds) - set(THRESHOLDS))
+        if unknown:
+            raise ValueError(f"unknown threshold(s) {', '.join(unknown)}; use {', '.join(THRESHOLDS)}")
+        for key, value in thresholds.items():
+            low, high, _ = THRESHOLDS[key]
+            if not low <= value <= high:
+                raise ValueError(f"{key} is {value}: it must be between {low} and {high}, or it can never be met")
+        return thresholds
+
 
 def load_suite(path: Path) -> PiiSuite:
     if not path.exists():
         raise BadInput(f"Suite {path} not found: pass a suite YAML such as evals/pii.yaml.")
-    suite = PiiSuite.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    try:
+        suite = PiiSuite.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise BadInput(f"{path}: {where}: {first['msg'].removeprefix('Value error, ')}") from exc
+    if not suite.thresholds:
+        raise BadInput(f"{path}: no thresholds: a PII suite needs at least one of {', '.join(THRESHOLDS)}")
     for spec in suite.datasets:
         spec.path = str((path.parent / spec.path).resolve())
     return suite
@@ -346,26 +374,37 @@ def evaluate(suite: PiiSuite, redactor: Any = None, limit: int | None = None) ->
             else "Token-level; ORGANISATION is scored but is not a direct identifier. The last three "
             "transcripts were written after tuning, as a held-out check."
         )
-        reports.append(DatasetReport(dataset=spec.name, samples=len(samples), systems=systems, note=note))
+        reports.append(
+            DatasetReport(dataset=spec.name, samples=len(samples), format=spec.format, systems=systems, note=note)
+        )
     return PiiReport(datasets=reports, checks=_checks(reports, suite.thresholds))
 
 
 def _checks(reports: Sequence[DatasetReport], thresholds: dict[str, float]) -> dict[str, bool]:
+    """One check per threshold and dataset it applies to; a threshold that applies to none fails."""
     checks: dict[str, bool] = {}
+    used: set[str] = set()
     for report in reports:
         by_name = {s.system: s for s in report.systems}
         mine = by_name.get("ours+known") or by_name["ours"]
-        if "uk_direct_recall" in thresholds and mine.direct_recall is not None and report.dataset.startswith("uk"):
-            checks[f"{report.dataset}: direct recall >= {thresholds['uk_direct_recall']}"] = (
-                mine.direct_recall >= thresholds["uk_direct_recall"]
-            )
-            limit = thresholds.get("uk_non_personal_redacted_max", 1.0)
-            checks[f"{report.dataset}: non-personal redacted <= {limit}"] = mine.non_personal_redacted <= limit
+        if report.format == "transcripts":
+            if "uk_direct_recall" in thresholds and mine.direct_recall is not None:
+                used.add("uk_direct_recall")
+                floor = thresholds["uk_direct_recall"]
+                checks[f"{report.dataset}: direct recall >= {floor}"] = mine.direct_recall >= floor
+            if "uk_non_personal_redacted_max" in thresholds:
+                used.add("uk_non_personal_redacted_max")
+                limit = thresholds["uk_non_personal_redacted_max"]
+                checks[f"{report.dataset}: non-personal redacted <= {limit}"] = mine.non_personal_redacted <= limit
         if "presidio-defaults" in by_name and "synth_recall_gain" in thresholds:
+            used.add("synth_recall_gain")
             base, ours_ = by_name["presidio-defaults"], by_name["ours"]
             gain = thresholds["synth_recall_gain"]
             checks[f"{report.dataset}: recall >= defaults + {gain}"] = ours_.recall >= base.recall + gain
             checks[f"{report.dataset}: precision >= defaults"] = ours_.precision >= base.precision
+    for key in thresholds:
+        if key not in used:
+            checks[f"{key}: applies to no dataset of the suite ({THRESHOLDS[key][2]})"] = False
     return checks
 
 
@@ -406,7 +445,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="score only the first N samples of each dataset")
     parser.add_argument("--misses", action="store_true", help="list missed gold tokens")
     args = parser.parse_args(argv)
-    report = run(Path(args.suite), limit=args.limit)
+    try:
+        report = run(Path(args.suite), limit=args.limit)
+    except BadInput as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         print(report.model_dump_json(indent=2))
     else:

@@ -144,6 +144,36 @@ def score(
     )
 
 
+SUITE_KEYS = {"kind", "name", "questions", "gold_rules", "k", "targets"}
+# Every target a suite may set and its default: a misspelt key is an error, never a silent default.
+TARGETS: dict[str, float] = {"hit_at_k": 0.95, "violations_top3_max": 0.05, "unanswerable_empty": 0.90}
+
+
+def _targets(suite_path: Path, suite: dict[str, Any]) -> dict[str, float]:
+    """The suite's targets over the defaults; unknown suite keys or target names, or a value that is not
+    a share between 0 and 1, are a clear error before anything is built."""
+    unknown = sorted(set(suite) - SUITE_KEYS)
+    if unknown:
+        keys = ", ".join(sorted(SUITE_KEYS))
+        raise BadInput(f"{suite_path}: unknown key(s) {', '.join(unknown)}; a retrieval suite has {keys}")
+    given = suite.get("targets") or {}
+    if not isinstance(given, dict):
+        raise BadInput(f"{suite_path}: targets must be a mapping of {', '.join(TARGETS)}")
+    wrong = sorted(set(given) - set(TARGETS))
+    if wrong:
+        raise BadInput(f"{suite_path}: unknown target(s) {', '.join(wrong)}; use {', '.join(TARGETS)}")
+    targets = dict(TARGETS)
+    for key, value in given.items():
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise BadInput(f"{suite_path}: target {key} is {value!r}, not a number") from None
+        if not 0.0 <= number <= 1.0:
+            raise BadInput(f"{suite_path}: target {key} is {number}: it must be a share between 0 and 1")
+        targets[key] = number
+    return targets
+
+
 def run(suite_path: Path, limit: int | None = None) -> RetrievalReport:
     """Run a ``kind: retrieval`` suite; paths in the suite are relative to the suite file."""
     suite_path = Path(suite_path)
@@ -152,6 +182,7 @@ def run(suite_path: Path, limit: int | None = None) -> RetrievalReport:
     suite = yaml.safe_load(suite_path.read_text(encoding="utf-8")) or {}
     if suite.get("kind") != "retrieval":
         raise BadInput(f"{suite_path}: kind is {suite.get('kind')!r}, expected 'retrieval'")
+    targets = _targets(suite_path, suite)
     base = suite_path.resolve().parent
     questions_path = (base / suite["questions"]).resolve()
     data = yaml.safe_load(questions_path.read_text(encoding="utf-8"))
@@ -164,7 +195,6 @@ def run(suite_path: Path, limit: int | None = None) -> RetrievalReport:
     towns_path = root / data["towns"]
     rules = _load_module("derive_gold", (base / suite["gold_rules"]).resolve())
     k = int(suite.get("k", 5))
-    targets = {key: float(v) for key, v in (suite.get("targets") or {}).items()}
     rows: list[dict[str, Any]] = data["questions"][:limit] if limit else data["questions"]
 
     raw = {s["id"]: s for s in rules.load_services(directory)}
@@ -216,9 +246,9 @@ def run(suite_path: Path, limit: int | None = None) -> RetrievalReport:
     system = score("hybrid + constraints", rows, system_ids, violates, k, system_ms)
     baseline = score("dense MiniLM only", rows, baseline_ids, violates, k, baseline_ms)
     checks = {
-        "hit_at_k": system.hit_at_k >= targets.get("hit_at_k", 0.95),
-        "violations_top3": system.violations_top3 <= targets.get("violations_top3_max", 0.05),
-        "unanswerable_empty": system.unanswerable_empty >= targets.get("unanswerable_empty", 0.90),
+        "hit_at_k": system.hit_at_k >= targets["hit_at_k"],
+        "violations_top3": system.violations_top3 <= targets["violations_top3_max"],
+        "unanswerable_empty": system.unanswerable_empty >= targets["unanswerable_empty"],
     }
     return RetrievalReport(
         suite=str(suite.get("name", suite_path.stem)),
@@ -228,7 +258,7 @@ def run(suite_path: Path, limit: int | None = None) -> RetrievalReport:
         baseline=baseline,
         checks=checks,
         targets=targets,
-        passed=all(checks.values()),
+        passed=bool(checks) and all(checks.values()),
         questions=results,
     )
 
