@@ -151,6 +151,11 @@ class LangChainChat:
             "timeout": self.settings.request_timeout,
             "max_retries": 0,  # we retry ourselves, with backoff, and count the attempts
         }
+        if is_loopback(self.settings.base_url):
+            from openai import DefaultHttpxClient
+
+            # straight to localhost: a proxy named in the environment would carry the text off this machine
+            common["http_client"] = DefaultHttpxClient(trust_env=False)
         if self.settings.provider == "azure-openai":
             from langchain_openai import AzureChatOpenAI
 
@@ -163,28 +168,26 @@ class LangChainChat:
             )
         from langchain_openai import ChatOpenAI
 
-        if is_loopback(self.settings.base_url):
-            from openai import DefaultHttpxClient
-
-            # straight to localhost: a proxy named in the environment would carry the text off this machine
-            common["http_client"] = DefaultHttpxClient(trust_env=False)
         return ChatOpenAI(base_url=self.settings.base_url, api_key=key, **common)
 
     def structured(self, system: str, user: str, schema: type[T]) -> T:
         if self.guard is not None:
             self.guard(system + "\n" + user)
         methods = [self._method_ok] if self._method_ok else list(METHODS)
-        last: Exception | None = None
+        rejected: list[_MethodRejected] = []
         for method in methods:
             try:
                 result = self._with_retries(system, user, schema, method)
             except _MethodRejected as exc:
                 log.info("endpoint rejected %s: %s", method, exc)
-                last = exc
+                rejected.append(exc)
                 continue
             self._method_ok = method
             return result
-        raise ModelError(f"the model endpoint accepted no structured-output method ({last})")
+        if len({exc.message for exc in rejected}) == 1:  # the same refusal whatever the method: it is the request
+            raise ModelError(f"the model endpoint refused the request ({rejected[0]})")
+        reasons = "; ".join(f"{m}: {exc}" for m, exc in zip(methods, rejected, strict=False))
+        raise ModelError(f"the model endpoint accepted no structured-output method ({reasons})")
 
     def _with_retries(self, system: str, user: str, schema: type[T], method: str) -> T:
         import openai
@@ -195,7 +198,12 @@ class LangChainChat:
             try:
                 return self._call(system, user, schema, method, started)
             except openai.BadRequestError as exc:
-                raise _MethodRejected(str(exc)[:200]) from exc
+                if _too_long(exc):
+                    raise ModelError(
+                        f"the request is too long for the model's context window ({_status(exc)}): "
+                        "use a model with a longer context or a shorter transcript"
+                    ) from exc
+                raise _MethodRejected(exc) from exc
             except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
                 raise ModelError(f"the model endpoint refused the key ({exc.status_code}): check the API key") from exc
             except (
@@ -212,7 +220,19 @@ class LangChainChat:
                 self.usage.retries += 1
                 log.info("model call failed (%s); retrying", _describe(exc))
                 time.sleep(min(8.0, self.backoff * 2**attempt))
+            except openai.APIStatusError as exc:  # 404, 413, 422 and the rest: retrying will not help
+                raise ModelError(self._refused(exc)) from exc
         raise AssertionError("unreachable")
+
+    def _refused(self, exc: Any) -> str:
+        if exc.status_code == 404:
+            return (
+                f"the model endpoint has no model '{self.settings.model}' ({_status(exc)}): check the model name "
+                "and that the server has it (for Ollama, `ollama pull` it) and the base URL"
+            )
+        if exc.status_code == 413:
+            return f"the request is too large for the model endpoint ({_status(exc)})"
+        return f"the model endpoint refused the request ({_status(exc)})"
 
     def _call(self, system: str, user: str, schema: type[T], method: str, started: float) -> T:
         messages = [("system", system), ("user", user)]
@@ -249,7 +269,38 @@ class LangChainChat:
 
 
 class _MethodRejected(Exception):
-    pass
+    """A 400 for one structured-output method; the next method may be accepted."""
+
+    def __init__(self, exc: Any) -> None:
+        self.message = _server_message(exc)
+        super().__init__(_status(exc))
+
+
+def _server_message(exc: Any) -> str:
+    """What the server said, on one line: OpenAI's {"error": {"message"}}, FastAPI's {"detail"}, or the text."""
+    body = getattr(exc, "body", None)
+    message: Any = None
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        message = inner.get("message") if isinstance(inner, dict) else inner
+        message = message or body.get("detail") or body.get("message")
+    elif isinstance(body, str):
+        message = body
+    text = message if isinstance(message, str) else json.dumps(message) if message else str(exc)
+    return " ".join(text.split())[:200]
+
+
+def _status(exc: Any) -> str:
+    return f"HTTP {exc.status_code}: {_server_message(exc)}"
+
+
+def _too_long(exc: Any) -> bool:
+    """A 400 because the prompt does not fit the model (vLLM, OpenAI, llama.cpp word it differently)."""
+    text = f"{_server_message(exc)} {getattr(exc, 'code', '') or ''}".lower()
+    return any(
+        words in text
+        for words in ("context length", "context_length", "context window", "maximum context", "too many tokens")
+    ) or ("token" in text and any(w in text for w in ("exceed", "too long", "limit")))
 
 
 def _describe(exc: Exception) -> str:

@@ -1,8 +1,9 @@
 """Switch off every phone-home before any engine is imported.
 
 Health and care services ask whether the tool reports anything to anyone. It does
-not: onnxruntime, Chroma, Streamlit and the e-mail recognizer's public-suffix
-fetch are all turned off here, and `assistant/__init__.py` imports this module
+not: onnxruntime, Chroma, Streamlit, LangSmith tracing (which would post every
+prompt, transcript included, to a tracing service) and the e-mail recognizer's
+public-suffix fetch are all turned off here, and `assistant/__init__.py` imports this module
 first so the variables are set before those libraries load.
 """
 
@@ -19,6 +20,12 @@ TELEMETRY_OFF: dict[str, str] = {
     "TRANSFORMERS_OFFLINE": "1",
     "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "",
     "TOKENIZERS_PARALLELISM": "false",
+    # LangChain / LangSmith tracing: LangSmith reads LANGSMITH_* before LANGCHAIN_*, and
+    # *_TRACING_V2 before *_TRACING, so all four are set: a shell value must not win.
+    "LANGSMITH_TRACING": "false",
+    "LANGSMITH_TRACING_V2": "false",
+    "LANGCHAIN_TRACING_V2": "false",
+    "LANGCHAIN_TRACING": "false",
 }
 
 

@@ -51,6 +51,7 @@ __all__ = [
     "join_address_parts",
     "known_spans",
     "make_redactor",
+    "redact_together",
     "resolve_overlaps",
 ]
 
@@ -184,6 +185,14 @@ class Pseudonyms:
         self.mapping[tag] = value
         return tag
 
+    def people(self) -> list[str]:
+        """The names of the people placeholders stand for, in the order they were met."""
+        return [
+            value
+            for tag, value in self.mapping.items()
+            if self._label(tag) == "PERSON" and not any(ch.isdigit() or ch == "@" for ch in value)
+        ]
+
     def reidentify(self, text: str) -> str:
         for tag, value in sorted(self.mapping.items(), key=lambda kv: -len(kv[0])):
             text = text.replace(tag, value)
@@ -304,6 +313,48 @@ def _said(part: str) -> list[str]:
     return forms
 
 
+SPELLED_GAP = r"(?:[ \t]*[-‐–.,][ \t]*|[ \t]+)"
+_LETTER = r"[^\W\d_](?![\w'’])"
+SPELLED = re.compile(rf"(?<![\w'’]){_LETTER}(?:{SPELLED_GAP}{_LETTER})+")
+
+
+def _spelled(word: str) -> str | None:
+    """A regex for a name spelled out letter by letter: 'O K A F O R', 'O-K-A-F-O-R', 'o, k, a, f, o, r'."""
+    letters = [ch for ch in word if ch.isalpha()]
+    if len(letters) < 3:
+        return None
+    return r"(?<![\w])" + SPELLED_GAP.join(re.escape(ch) for ch in letters) + r"(?![\w])"
+
+
+def _unspell(span: str) -> str:
+    """'O-K-A-F-O-R' -> 'Okafor', so a spelled name gets the placeholder of the name it spells."""
+    if SPELLED.fullmatch(span.strip().rstrip(".")):
+        return "".join(ch for ch in span if ch.isalpha()).capitalize()
+    return span
+
+
+def _spelled_out(text: str) -> list[Finding]:
+    """A word spelled letter by letter is a name being given ("Okafor. O-K-A-F-O-R."): both go.
+
+    Capitals only, three letters or more, and never a town ("C-O-L-C-H-E-S-T-E-R" stays for signposting).
+    """
+    out: list[Finding] = []
+    for m in SPELLED.finditer(text):
+        letters = "".join(ch for ch in m.group() if ch.isalpha())
+        if len(letters) < 3 or not letters.isupper():
+            continue
+        word = letters.capitalize()
+        if word in UK_PLACES or word.lower() in NOT_NAMES:
+            continue
+        out.append(Finding(type="PERSON", start=m.start(), end=m.end(), score=0.6, placeholder=""))
+        out += [
+            Finding(type="PERSON", start=w.start(), end=w.end(), score=0.6, placeholder="")
+            for w in re.finditer(rf"\b{re.escape(word)}\b", text, re.IGNORECASE)
+            if w.group()[0].isupper()
+        ]
+    return out
+
+
 def _loose(term: str) -> str:
     """A regex for a literal in any spacing; a possessive 's stays outside the span."""
     body = r"\s*".join(re.escape(ch) for ch in term if not ch.isspace())
@@ -400,6 +451,8 @@ class KnownIdentifiers:
                 # A name that is also a word ("Hope", "Will", "Rose") counts only when capitalised.
                 pattern = _loose(part[0].upper() + part[1:]) if cased else _loose(part)
                 found += [KnownMatch("PERSON", m.start(), m.end(), full) for m in re.finditer(pattern, text, flags)]
+                if spelled := _spelled(part):
+                    found += [KnownMatch("PERSON", m.start(), m.end(), full) for m in re.finditer(spelled, text, re.I)]
             long_parts = [p.lower() for p in parts if len(p) >= 4]
             if not long_parts:
                 continue
@@ -419,12 +472,38 @@ def known_spans(text: str, known: Sequence[str]) -> list[tuple[int, int]]:
     return sorted({(k.start, k.end) for k in identifiers.find(text, detect_uk(text))})
 
 
-def _widen(match: KnownMatch, findings: Sequence[Finding]) -> KnownMatch:
-    """'twenty two Baddow Road' said in full covers the known '22 Baddow Road' matched as 'Baddow Road'."""
+def _widen(match: KnownMatch, findings: Sequence[Finding], text: str) -> KnownMatch | None:
+    """'twenty two Baddow Road' said in full covers the known '22 Baddow Road' matched as 'Baddow Road'.
+
+    None when the finding around a part of a known name is someone else: 'Daniel Okafor' around the
+    client's surname 'Okafor' is her son, who keeps a placeholder of his own.
+    """
     for f in findings:
         if f.type == match.type and f.start < match.end and f.end > match.start:
+            if match.type == "PERSON" and _someone_else(match, f, text):
+                return None
             match = KnownMatch(match.type, min(f.start, match.start), max(f.end, match.end), match.identity)
     return match
+
+
+def _someone_else(match: KnownMatch, finding: Finding, text: str) -> bool:
+    """A name found around part of a known name, next to it, has a name word the known name lacks."""
+    own = _name_tokens(match.identity)
+    if len(_name_tokens(text[match.start : match.end])) >= len(own):
+        return False  # the whole known name was matched
+    before = re.search(r"([^\W\d_][\w'’-]*)[ \t]+$", text[finding.start : match.start])
+    after = re.match(r"[ \t]+([^\W\d_][\w'’-]*)", text[match.end : finding.end])
+    for word in (m.group(1) for m in (before, after) if m):
+        tokens = _name_tokens(word)
+        if (
+            tokens
+            and word[0].isupper()
+            and tokens[0] not in NOT_NAMES
+            and word not in UK_PLACES
+            and not _same_person(tokens, own)
+        ):
+            return True
+    return False
 
 
 def _merge_known(matches: Sequence[KnownMatch]) -> list[KnownMatch]:
@@ -560,16 +639,17 @@ class PresidioRedactor:
         found = self._presidio(text) + [
             Finding(type=d.type, start=d.start, end=d.end, score=d.score, placeholder="") for d in detections
         ]
+        found += _spelled_out(text)
         found += _repeat_mentions(text, found)
         addresses = join_address_parts(text, [f for f in found if f.type == "ADDRESS"])
         found = [f for f in found if f.type != "ADDRESS"] + addresses
         matches = _merge_known(KnownIdentifiers(known).find(text, detections)) if known else []
-        matches = _merge_known([_widen(k, found) for k in matches])
+        matches = _merge_known([w for k in matches if (w := _widen(k, found, text)) is not None])
         first = [
             (Finding(type=k.type, start=k.start, end=k.end, score=1.0, placeholder=""), k.identity) for k in matches
         ]
         rest = [
-            (f, text[f.start : f.end])
+            (f, _unspell(text[f.start : f.end]) if f.type == "PERSON" else text[f.start : f.end])
             for f in join_address_parts(text, resolve_overlaps(found, text))
             if all(f.end <= k.start or f.start >= k.end for k in matches)
         ]
@@ -579,7 +659,13 @@ class PresidioRedactor:
         return [finding for finding, _ in self._find(text, known)]
 
     def redact(self, text: str, known: Sequence[str] = (), pseudonyms: Pseudonyms | None = None) -> Redaction:
+        """Replace every finding with its placeholder.
+
+        People already in ``pseudonyms`` (found earlier in the assessment) count as known
+        identifiers here: "Daniel" after "My son Daniel" in an earlier segment is still Daniel.
+        """
         pseudonyms = pseudonyms if pseudonyms is not None else Pseudonyms()
+        known = [*known, *(name for name in pseudonyms.people() if name not in known)]
         pieces: list[str] = []
         cursor = 0
         out: list[Finding] = []
@@ -606,10 +692,13 @@ def _repeat_mentions(text: str, findings: Sequence[Finding]) -> list[Finding]:
     if not names:
         return []
     pattern = r"\b(?:" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")\b"
-    return [
-        Finding(type="PERSON", start=m.start(), end=m.end(), score=0.5, placeholder="")
-        for m in re.finditer(pattern, text)
-    ] + _list_mates(text, findings)
+    spelled = "|".join(p for n in sorted(names, key=len, reverse=True) if (p := _spelled(n)))
+    spans = [m.span() for m in re.finditer(pattern, text)]
+    if spelled:  # "Okafor. O-K-A-F-O-R."
+        spans += [m.span() for m in re.finditer(spelled, text, re.IGNORECASE)]
+    return [Finding(type="PERSON", start=a, end=b, score=0.5, placeholder="") for a, b in spans] + _list_mates(
+        text, findings
+    )
 
 
 _LIST = re.compile(r"[^\W\d_][\w'’-]*(?:,[ \t]*[^\W\d_][\w'’-]*)+,?[ \t]+(?:and|&)[ \t]+[^\W\d_][\w'’-]*")
@@ -704,14 +793,69 @@ def guard_egress(redactor: Redactor, payload: str, known: Sequence[str] = ()) ->
     never the values, so it can go into the audit log as it is.
     """
     masked = PLACEHOLDER.sub(lambda m: " " * len(m.group()), payload)
-    found = {f.type for f in redactor.find(masked, known) if f.type in GUARDED_TYPES}
-    found |= {k.type for k in KnownIdentifiers(known).find(masked, detect_uk(masked))}
+    found: set[str] = set()
+    for text in filter(None, (masked, _join_speaker_lines(masked))):
+        found |= {f.type for f in redactor.find(text, known) if f.type in GUARDED_TYPES}
+        found |= {k.type for k in KnownIdentifiers(known).find(text, detect_uk(text))}
     if found:
         raise EgressBlocked(
             f"Not sent: the text for the remote model still holds {', '.join(sorted(found))}. "
             "Redact the transcript with the case's known identifiers (reconnect redact --known ...) "
             "and send the redacted text, or use the local drafter."
         )
+
+
+TRANSCRIPT_LINE = re.compile(r"\[\d+\] ([^:\n\[\]]{1,40}): ")
+
+
+def _join_speaker_lines(payload: str) -> str | None:
+    """The payload with each speaker's consecutive transcript lines ('[1] Client: ...') joined into one.
+
+    The transcriber starts a segment at every pause, so "943 476" and "5919" can sit on two lines;
+    joined, they are one NHS number again. None when no two lines are joined.
+    """
+    out: list[str] = []
+    speaker: str | None = None
+    joined = False
+    for line in payload.split("\n"):
+        m = TRANSCRIPT_LINE.match(line)
+        if m and out and m.group(1) == speaker:
+            out[-1] += " " + line[m.end() :]
+            joined = True
+        else:
+            out.append(line)
+        speaker = m.group(1) if m else None
+    return "\n".join(out) if joined else None
+
+
+def redact_together(
+    redactor: Redactor, texts: Sequence[str], known: Sequence[str] = (), pseudonyms: Pseudonyms | None = None
+) -> list[str]:
+    """Redact pieces of one speaker's talk (segments cut at pauses) as one text; each piece gets its placeholders.
+
+    "Yes, it's 943 476" and "5919." are one NHS number: found in the joined text, its placeholder
+    goes into each piece that holds part of it.
+    """
+    if len(texts) == 1:
+        return [redactor.redact(texts[0], known=known, pseudonyms=pseudonyms).text]
+    joined = " ".join(texts)
+    result = redactor.redact(joined, known=known, pseudonyms=pseudonyms)
+    out: list[str] = []
+    start = 0
+    for piece in texts:
+        end = start + len(piece)
+        parts: list[str] = []
+        cursor = start
+        for finding in result.entities:
+            a, b = max(finding.start, start), min(finding.end, end)
+            if a >= b or not any(ch.isalnum() for ch in joined[a:b]):
+                continue
+            parts += [joined[cursor:a], finding.placeholder]
+            cursor = b
+        parts.append(joined[cursor:end])
+        out.append("".join(parts))
+        start = end + 1
+    return out
 
 
 def make_redactor(settings: Settings) -> Redactor:

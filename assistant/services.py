@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import EgressBlocked
-from assistant.records import Answer, Draft, Redaction, Transcript
+from assistant.records import Answer, Draft, Redaction, Segment, Transcript
 from assistant.settings import Settings
 
 log = logging.getLogger("reconnect.services")
@@ -188,29 +188,54 @@ class Services:
     def redact_transcript(
         self, transcript: Transcript, known: Sequence[str] = (), mapping: dict[str, str] | None = None
     ) -> tuple[Transcript, dict[str, str]]:
-        """Redact segment by segment with one pseudonym table, so ids and timings survive."""
-        from assistant.redaction import Pseudonyms
+        """Redact with one pseudonym table, keeping segment ids and timings.
+
+        The transcriber starts a segment at every pause, so "Yes, it's 943 476" and "5919." can be
+        two segments: each run of one speaker's consecutive segments is redacted as one text and
+        the placeholders go back into the segments. People named earlier (in this transcript or,
+        through ``mapping``, an earlier one) stay known for the rest. The copy keeps none of the
+        original words: Whisper's word timings and number-check notes are dropped from it.
+        """
+        from assistant.redaction import Pseudonyms, redact_together
 
         pseudonyms = Pseudonyms(mapping)
-        segments = [
-            s.model_copy(update={"text": self.redactor.redact(s.text, known=known, pseudonyms=pseudonyms).text})
-            for s in transcript.segments
-        ]
+        segments = []
+        for run in _speaker_runs(transcript.segments):
+            texts = redact_together(self.redactor, [s.text for s in run], known, pseudonyms)
+            segments += [
+                s.model_copy(update={"text": text, "words": None, "review_reason": None})
+                for s, text in zip(run, texts, strict=True)
+            ]
         redacted = transcript.model_copy(update={"segments": segments, "text": " ".join(s.text for s in segments)})
         return redacted, pseudonyms.mapping
 
     def draft(
-        self, transcript: Transcript, template: str = "ot_initial_assessment", known: Sequence[str] = ()
+        self,
+        transcript: Transcript,
+        template: str = "ot_initial_assessment",
+        known: Sequence[str] = (),
+        assessment_id: str | None = None,
     ) -> Draft:
-        """Draft from a transcript; a remote model only ever sees the redacted copy."""
+        """Draft from a transcript; a remote model only ever sees the redacted copy.
+
+        With an assessment, its stored pseudonym map is used and saved back, so a placeholder
+        names the same person in the transcript view, the draft and the re-identified export.
+        """
         from assistant.drafting import ModelDrafter, OfflineDrafter
+        from assistant.redaction import Pseudonyms
         from assistant.templates import load_template
 
         spec = load_template(template)
-        chat = self.chat_model(known)
+        guarded = list(known)  # the guard reads this list when the model is called
+        chat = self.chat_model(guarded)
         if chat is None:
             return OfflineDrafter(self.embedder).draft(transcript, spec)
-        redacted, _ = self.redact_transcript(transcript, known)
+        stored = self.store.redaction_map(assessment_id) if assessment_id else None
+        redacted, mapping = self.redact_transcript(transcript, known, stored)
+        if assessment_id:
+            self.store.save_redaction_map(assessment_id, mapping)
+        # everyone the transcript names is guarded too, not only the case's own identifiers
+        guarded += [name for name in Pseudonyms(mapping).people() if name not in guarded]
         return ModelDrafter(chat).draft(redacted, spec)
 
     # ── directory ───────────────────────────────────────────────────────────
@@ -250,6 +275,7 @@ class Services:
 
     def ask(self, question: str, k: int | None = None, context: Any = None) -> tuple[Answer, Any]:
         from assistant.errors import ReconnectError
+        from assistant.redaction import Pseudonyms
         from assistant.signposting import Signposter
 
         try:  # with a model the answer is a short grounded summary; offline (or misconfigured) it is templated
@@ -257,7 +283,30 @@ class Services:
         except ReconnectError as exc:
             log.warning("signposting answers are templated: %s", exc)
             chat = None
-        return Signposter(self.index, chat=chat).ask(question, k or self.settings.default_k, context=context)
+        if chat is None:
+            return Signposter(self.index, chat=None).ask(question, k or self.settings.default_k, context=context)
+        # the question is read here as typed (its town or postcode included), but goes into the model's prompt
+        # redacted: "something for Margaret Okafor" is sent as "[PERSON_1]" (the answer needs no re-identifying:
+        # one that cites anything but the listed activities is not used)
+        pseudonyms = Pseudonyms()
+
+        def redact(text: str) -> str:
+            return self.redactor.redact(text, pseudonyms=pseudonyms).text
+
+        return Signposter(self.index, chat=chat, redact=redact).ask(
+            question, k or self.settings.default_k, context=context
+        )
+
+
+def _speaker_runs(segments: Sequence[Segment]) -> list[list[Segment]]:
+    """Consecutive segments of one speaker: the pieces of one turn, cut at pauses by the transcriber."""
+    runs: list[list[Segment]] = []
+    for segment in segments:
+        if runs and runs[-1][-1].speaker == segment.speaker:
+            runs[-1].append(segment)
+        else:
+            runs.append([segment])
+    return runs
 
 
 _services: Services | None = None

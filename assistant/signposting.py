@@ -18,7 +18,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -1140,9 +1140,12 @@ GROUNDED_SYSTEM = (
 class Signposter:
     """Answers signposting questions from the index; templated offline, grounded with a model."""
 
-    def __init__(self, index: ActivityIndex, chat: Any = None) -> None:
+    def __init__(self, index: ActivityIndex, chat: Any = None, redact: Callable[[str], str] | None = None) -> None:
+        """``redact`` is applied to the question where it goes into the model's prompt; the question is
+        still read (towns, postcodes, days) from what was typed, on this machine."""
         self.index = index
         self.chat = chat
+        self.redact = redact or (lambda text: text)
         self._set_aside = ""  # why the last model answer was not used, when it was not grounded
 
     def understand(self, text: str, context: Question | None = None) -> Question:
@@ -1181,7 +1184,7 @@ class Signposter:
             return None
         listing = "\n".join(f"[{m.id}] {m.name}: {m.why}. Book: {m.booking}" for m in results)
         try:
-            prompt = f"Question: {q.text}\n\nActivities:\n{listing}"
+            prompt = f"Question: {self.redact(q.text)}\n\nActivities:\n{listing}"
             reply = self.chat.structured(GROUNDED_SYSTEM, prompt, GroundedReply)
         except Exception as exc:  # a model failure falls back to the templated answer
             log.warning("grounded answer failed, using the template: %s", exc)

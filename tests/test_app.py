@@ -255,6 +255,9 @@ def test_supervisor_flow_request_changes_then_approve_and_sign_off(people: Any) 
     at = sign_in(new_app(), "lee")
     at.radio(key="queue_pick").set_value(did).run()
     assert any("APP-REVIEW" in s.value for s in at.subheader)
+    # the supervisor sees what each section came from, as the OT does
+    quotes = [c.value for c in at.caption if c.value.startswith("segment ")]
+    assert quotes and all("“" in q for q in quotes)
 
     at.button(key=f"request_changes-{did}").click()
     at.run()

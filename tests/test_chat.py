@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -139,6 +140,79 @@ def test_when_the_endpoint_is_down_then_it_is_a_model_error_not_a_traceback() ->
     )
     with pytest.raises(ModelError, match="could not connect"):
         chat.structured("s", "u", DraftOut)
+
+
+@dataclass
+class Refusing(FakeOpenAI):
+    """A server that answers every request with one HTTP error and body, as Ollama, vLLM or a proxy would."""
+
+    status: int = 400
+    body: dict[str, Any] = field(default_factory=dict)
+
+    def _respond(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
+        with self._lock:
+            self.requests.append(body)
+        return self.status, self.body, 0.0
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "words"),
+    [
+        (404, {"error": {"message": 'model "llama3.2" not found, try pulling it', "type": "api_error"}}, "no model"),
+        (422, {"detail": [{"loc": ["body", "messages"], "msg": "field required"}]}, "refused the request"),
+        (413, {"error": {"message": "request entity too large", "type": "error"}}, "too large"),
+    ],
+)
+def test_when_the_endpoint_refuses_the_request_then_a_model_error_gives_the_status_and_reason(
+    status: int, body: dict[str, Any], words: str
+) -> None:
+    with Refusing(status=status, body=body) as fake, pytest.raises(ModelError, match=words) as caught:
+        chat_for(fake).structured("s", "u", DraftOut)
+    message = str(caught.value)
+    assert f"HTTP {status}" in message
+    assert ("not found" if status == 404 else "field required" if status == 422 else "too large") in message
+    assert len(fake.requests) == 1  # a refusal is not retried
+
+
+def test_when_the_prompt_is_longer_than_the_context_window_then_it_says_so_not_a_method_problem() -> None:
+    vllm = {
+        "object": "error",
+        "message": "This model's maximum context length is 8192 tokens. However, you requested 12000 tokens.",
+        "type": "BadRequestError",
+        "code": 400,
+    }
+    with Refusing(status=400, body=vllm) as fake, pytest.raises(ModelError, match="context window") as caught:
+        chat_for(fake).structured("s", "u", DraftOut)
+    assert "HTTP 400" in str(caught.value) and "8192 tokens" in str(caught.value)
+    assert "structured-output method" not in str(caught.value)
+    assert len(fake.requests) == 1  # not tried again with function calling and JSON mode
+
+
+def test_when_every_method_gets_the_same_400_then_the_error_is_the_servers_not_the_methods() -> None:
+    refusal = {"error": {"message": "messages: roles must alternate", "type": "x"}}
+    with Refusing(status=400, body=refusal) as fake, pytest.raises(ModelError, match="refused the request") as caught:
+        chat_for(fake).structured("s", "u", DraftOut)
+    assert "HTTP 400: messages: roles must alternate" in str(caught.value)
+    assert "structured-output method" not in str(caught.value)
+
+
+@dataclass
+class AzureLike(FakeOpenAI):
+    """Azure's route carries the API version in the query string."""
+
+    def _respond(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
+        return super()._respond(path.split("?", 1)[0], body)
+
+
+def test_when_a_proxy_is_set_then_an_azure_endpoint_on_this_machine_is_still_reached_directly(
+    proxy_off_machine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "az-test")
+    with AzureLike(answer=ANSWER) as fake:
+        chat = chat_for(fake, provider="azure-openai", base_url=fake.base_url.removesuffix("/v1"), model="dep")
+        assert type(chat._llm).__name__ == "AzureChatOpenAI"
+        assert chat.structured("s", "u", DraftOut).sections[0].id == "subjective"
+    assert len(fake.requests) == 1
 
 
 # ── the whole model path: drafting over HTTP, evidence checked ──────────────

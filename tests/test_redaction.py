@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from assistant.services import Services
 from assistant.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+PROMPTS = sorted((ROOT / "prompts").glob("*.yaml")) + sorted((ROOT / "prompts" / "candidates").glob("*.yaml"))
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +55,13 @@ def test_when_the_payload_is_redacted_then_the_guard_lets_it_through(redactor: P
     guard_egress(redactor, redacted, known=("Margaret Ellis",))  # no exception
 
 
-@pytest.mark.parametrize(
-    "path", sorted(Path("prompts").glob("*.yaml")) + sorted(Path("prompts/candidates").glob("*.yaml")), ids=str
-)
+def test_when_the_prompt_guard_test_is_collected_then_it_has_prompts_to_check() -> None:
+    """The next test is parametrised over the prompt files; none found would make it pass by not running."""
+    assert len(PROMPTS) >= 2
+    assert any(p.parent.name == "candidates" for p in PROMPTS)
+
+
+@pytest.mark.parametrize("path", PROMPTS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_when_a_template_prompt_is_sent_then_its_own_words_pass_the_guard(
     redactor: PresidioRedactor, path: Path
 ) -> None:
@@ -126,12 +132,13 @@ def test_when_a_known_identifier_appears_in_any_form_then_it_is_always_redacted(
     known = ("Graham Derby", "Flat 3, 41 Southernhay, Basildon, SS14 1EL", "22/09/1961", "455 386 8407")
     text = (
         "Hello, is that Mister Derby? Yeah, Graham. You're at Flat 3, 41 Southernhay? "
-        "My birthday is the twenty second of September. NHS four five five three eight six eight four oh seven."
+        "My birthday is the twenty second of September. NHS four five five three eight six eight four oh seven. "
+        "Yes, I still go to the market in Basildon."
     )
     result = redactor.redact(text, known=known)
     for value in ("Derby", "Graham", "Southernhay", "twenty second of September", "four five five"):
         assert value not in result.text, value
-    assert "Basildon" not in text or "Basildon" in result.text
+    assert "market in Basildon" in result.text  # the town on its own stays for signposting
 
 
 def test_when_an_approved_note_is_reidentified_then_the_originals_come_back(
@@ -305,9 +312,91 @@ def test_when_the_pii_suite_runs_through_the_api_then_it_reports_checks(tmp_path
     )
     report = pii.run(suite)
     assert set(report.checks) == {"uk-two: direct recall >= 0.97", "uk-two: non-personal redacted <= 0.03"}
-    assert report.passed == all(report.checks.values())
+    assert report.checks == {"uk-two: direct recall >= 0.97": True, "uk-two: non-personal redacted <= 0.03": True}
+    assert report.passed is True
     dumped = json.loads(json.dumps(report.model_dump()))
     assert dumped["passed"] == report.passed
     mine = report.datasets[0].systems[0]
-    assert mine.system == "ours+known" and mine.direct_recall is not None
+    assert mine.system == "ours+known" and mine.direct_recall is not None and mine.direct_recall >= 0.97
     assert "uk-two" in pii.render(report)
+
+    # a threshold no dataset of the suite can be held to fails the run, whatever the other checks say
+    strict = yaml.safe_load(suite.read_text(encoding="utf-8"))
+    strict["thresholds"]["synth_recall_gain"] = 0.0
+    suite.write_text(yaml.safe_dump(strict), encoding="utf-8")
+    failed = pii.run(suite)
+    assert [name for name, ok in failed.checks.items() if not ok] == [
+        next(name for name in failed.checks if name.startswith("synth_recall_gain: applies to no dataset"))
+    ]
+    assert failed.passed is False
+
+
+# ── people across segments, spelled names, relatives sharing a surname ──────
+
+
+def test_when_a_name_was_found_in_an_earlier_segment_then_later_mentions_are_redacted(
+    redactor: PresidioRedactor,
+) -> None:
+    pseudonyms = Pseudonyms()
+    texts = [
+        "My son Daniel helps me with the shopping.",
+        "Yes.",
+        "Daniel comes on Sundays.",
+        "and Will, my husband, he's got COPD.",
+        "Will does the driving.",
+    ]
+    out = [redactor.redact(t, known=("Margaret Okafor",), pseudonyms=pseudonyms).text for t in texts]
+    daniel = next(tag for tag, name in pseudonyms.mapping.items() if name == "Daniel")
+    will = next(tag for tag, name in pseudonyms.mapping.items() if name == "Will")
+    assert out[2] == f"{daniel} comes on Sundays."
+    assert out[4] == f"{will} does the driving."
+    assert out[1] == "Yes." and "COPD" in out[3]
+
+
+@pytest.mark.parametrize(
+    ("text", "known"),
+    [
+        ("It's Okafor, O K A F O R.", ("Margaret Okafor",)),
+        ("Sorry, what was your surname again? Okafor. O-K-A-F-O-R.", ("Margaret Okafor",)),
+        ("Sorry, what was your surname again? Okafor. O-K-A-F-O-R.", ()),
+        ("Margaret, that's M-A-R-G-A-R-E-T.", ("Margaret Okafor",)),
+    ],
+)
+def test_when_a_name_is_spelled_out_then_the_letters_go_too(
+    redactor: PresidioRedactor, text: str, known: tuple[str, ...]
+) -> None:
+    result = redactor.redact(text, known=known)
+    assert not re.search(r"\b[A-Z](?:[ -][A-Z]){2,}\b", result.text), result.text
+    assert "Okafor" not in result.text and "Margaret" not in result.text
+    assert set(re.findall(r"\[[A-Z_]+_\d+\]", result.text)) == {"[PERSON_1]"}  # the spelling is the same person
+    if known:
+        with pytest.raises(EgressBlocked, match="PERSON"):
+            guard_egress(redactor, "Her surname is O K A F O R, she said.", known)
+
+
+def test_when_a_relative_shares_the_clients_surname_then_they_get_their_own_placeholder(
+    redactor: PresidioRedactor,
+) -> None:
+    pseudonyms = Pseudonyms()
+    texts = ["I'm Margaret Okafor.", "My son Daniel Okafor helps me with the shopping.", "Daniel comes on Sundays."]
+    out = [redactor.redact(t, known=("Margaret Okafor",), pseudonyms=pseudonyms).text for t in texts]
+    assert pseudonyms.mapping == {"[PERSON_1]": "Margaret Okafor", "[PERSON_2]": "Daniel Okafor"}
+    assert out == ["I'm [PERSON_1].", "My son [PERSON_2] helps me with the shopping.", "[PERSON_2] comes on Sundays."]
+    # the surname on its own is still the client's
+    assert "Okafor" not in redactor.redact("Is that Mrs Okafor?", ("Margaret Okafor",), pseudonyms).text
+    assert pseudonyms.reidentify("[PERSON_2] helps [PERSON_1].") == "Daniel Okafor helps Margaret Okafor."
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["[0] OT: Have you got your NHS number handy?", "[1] Client: Yes, it's 943 476", "[2] Client: 5919."],
+        ["[0] OT: And your phone?", "[1] Client: 07700", "[2] Client: 900123, that's the mobile."],
+        ["[0] OT: And the postcode?", "[1] Client: CO3", "[2] Client: 3NB."],
+    ],
+)
+def test_when_a_number_is_split_across_one_speakers_lines_then_the_guard_still_blocks_it(
+    redactor: PresidioRedactor, lines: list[str]
+) -> None:
+    with pytest.raises(EgressBlocked):
+        guard_egress(redactor, "Write the note.\n\nTranscript:\n" + "\n".join(lines))

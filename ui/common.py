@@ -44,3 +44,13 @@ def known_identifiers(details: dict[str, Any]) -> list[str]:
     if isinstance(carers, list):
         values += [str(c).strip() for c in carers if str(c).strip()]
     return values
+
+
+def evidence_popover(section: dict[str, Any]) -> None:
+    """The quotes a section came from, one click away (for the OT editing it and the supervisor reviewing it)."""
+    evidence = section.get("evidence", [])
+    if evidence:
+        with st.popover(f"Evidence ({len(evidence)})"):
+            for ev in evidence:
+                mark = "" if ev.get("verified", True) else " ⚠️ not found in the transcript"
+                st.caption(f"segment {ev['segment']}: “{ev['quote']}”{mark}")

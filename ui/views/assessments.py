@@ -12,7 +12,7 @@ from assistant.accounts import can
 from assistant.errors import ConflictError, ReconnectError
 from assistant.records import Segment, Transcript
 from assistant.store import EDITABLE
-from ui.common import COORDINATOR_TEMPLATES, audit_once, known_identifiers, services, user
+from ui.common import COORDINATOR_TEMPLATES, audit_once, evidence_popover, known_identifiers, services, user
 from ui.components.autosave import typing_watcher
 
 SPEAKERS = ["OT", "client", "other", "unknown"]
@@ -188,8 +188,12 @@ def draft_panel(aid: str, transcript: Transcript, known: list[str]) -> None:
     drafts = [d for d in svc.store.drafts_for(aid) if d["template"] not in COORDINATOR_TEMPLATES]
     if not drafts:
         if st.button("Draft assessment note", type="primary", key="make_draft"):
-            with st.spinner("Drafting…"):
-                draft = svc.draft(transcript, known=known)
+            try:
+                with st.spinner("Drafting…"):
+                    draft = svc.draft(transcript, known=known, assessment_id=aid)
+            except ReconnectError as exc:  # a model that is missing, refuses or is blocked: say so, keep the page
+                st.error(f"Could not draft the note: {exc}")
+                return
             did = svc.store.create_draft(aid, draft.template, draft.model_dump(mode="json"), me["username"])
             svc.store.audit(me["username"], "draft", f"draft:{did}")
             st.rerun()
@@ -268,7 +272,7 @@ def editor(draft: dict[str, Any]) -> None:
         and not st.session_state.get(f"restore-decided-{did}")
         and review.section_texts(pending["content"]) != review.section_texts(draft["content"])
     ):
-        when = pending["saved_at"].strftime("%H:%M:%S")
+        when = pending["saved_at"].astimezone().strftime("%H:%M:%S")  # local time
         st.info(f"You have unsaved changes from {when} (on version {pending['base_version']}). Restore them?")
         left, right = st.columns(2)
         left.button("Restore my unsaved changes", key="restore", on_click=restore, args=(draft, pending))
@@ -294,12 +298,7 @@ def editor(draft: dict[str, Any]) -> None:
 
 def section_box(draft: dict[str, Any], section: dict[str, Any]) -> None:
     st.text_area(section["title"], key=editor_key(draft["id"], section["id"]), on_change=autosave, args=(draft,))
-    evidence = section.get("evidence", [])
-    if evidence:
-        with st.popover(f"Evidence ({len(evidence)})"):
-            for ev in evidence:
-                mark = "" if ev.get("verified", True) else " ⚠️ not found in the transcript"
-                st.caption(f"segment {ev['segment']}: “{ev['quote']}”{mark}")
+    evidence_popover(section)
 
 
 def current_texts(draft: dict[str, Any]) -> dict[str, str]:

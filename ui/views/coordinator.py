@@ -49,7 +49,12 @@ def page() -> None:
             transcript = Transcript.model_validate({k: v for k, v in data.items() if k != "id"})
             try:
                 with st.spinner("Drafting…"):
-                    made = svc.draft(transcript, template=kind, known=known_identifiers(assessment["case_details"]))
+                    made = svc.draft(
+                        transcript,
+                        template=kind,
+                        known=known_identifiers(assessment["case_details"]),
+                        assessment_id=aid,
+                    )
             except ReconnectError as exc:
                 st.error(str(exc))
             else:

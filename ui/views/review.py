@@ -6,7 +6,7 @@ import streamlit as st
 
 from assistant import review
 from assistant.errors import ReconnectError
-from ui.common import audit_once, services, user
+from ui.common import audit_once, evidence_popover, services, user
 
 ACTIONS = {
     "request_changes": "Request changes",
@@ -76,6 +76,7 @@ def page() -> None:
         if section.get("status", "drafted") != "drafted":
             continue
         st.markdown(f"**{section['title']}**\n\n{section['text']}")
+        evidence_popover(section)
         with st.popover("Comment on this section"):
             st.text_area("Comment", key=f"section-comment-{did}-{section['id']}", label_visibility="collapsed")
     missing = [s["title"] for s in sections if s.get("status", "drafted") != "drafted"]

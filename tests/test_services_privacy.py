@@ -1,0 +1,205 @@
+"""The privacy boundary in the services: what a model is sent, over a real HTTP client to a local fake.
+
+The redactor (Presidio + spaCy), MiniLM, Chroma and SQLite are the real ones, loaded once per
+session; only the model is a fake (tests/fake_openai.py, on 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.drafting import transcript_lines
+from assistant.errors import EgressBlocked
+from assistant.records import Segment, Transcript
+from assistant.redaction import Pseudonyms, guard_egress
+from assistant.services import Services
+from assistant.settings import Settings
+from tests.fake_openai import FakeOpenAI
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def transcript(*turns: tuple[Any, str]) -> Transcript:
+    segments = [
+        Segment(id=i, start=i * 5.0, end=i * 5.0 + 4, text=text, speaker=speaker, speaker_inferred=False)
+        for i, (speaker, text) in enumerate(turns)
+    ]
+    return Transcript(
+        segments=segments, text=" ".join(s.text for s in segments), duration=60, language="en", model="test"
+    )
+
+
+def with_model(services: Any, fake: FakeOpenAI, **engines: Any) -> Services:
+    """The session's engines behind a model on this machine."""
+    settings = Settings(
+        home=services.settings.home,
+        provider="openai-compatible",
+        base_url=fake.base_url,
+        request_timeout=10.0,
+        max_retries=0,
+    )
+    local = Services(settings)
+    local._engines.update(redactor=services.redactor, store=services.store, **engines)
+    return local
+
+
+def sent(fake: FakeOpenAI) -> str:
+    return "\n".join(m["content"] for body in fake.requests for m in body["messages"])
+
+
+# ── numbers and names split across segments ─────────────────────────────────
+
+SPLIT = {
+    "nhs": (
+        [("OT", "Have you got your NHS number handy?"), ("client", "Yes, it's 943 476"), ("client", "5919.")],
+        ["943", "476", "5919"],
+    ),
+    "phone": (
+        [("OT", "And your phone?"), ("client", "07700"), ("client", "900123, that's the mobile.")],
+        ["07700", "900123"],
+    ),
+    "spoken phone": (
+        [
+            ("OT", "What's the best number to get you on?"),
+            ("client", "It's oh seven seven oh oh,"),
+            ("client", "nine oh oh one two three."),
+        ],
+        ["seven seven", "nine oh oh", "one two three"],
+    ),
+    "postcode": ([("OT", "And the postcode?"), ("client", "CO3"), ("client", "3NB.")], ["CO3", "3NB"]),
+}
+KNOWN = ("Margaret Okafor", "14 Mill Lane, Colchester CO3 3NB", "943 476 5919", "07700 900123")
+
+
+@pytest.mark.parametrize("known", [(), KNOWN], ids=["nothing-known", "known"])
+@pytest.mark.parametrize("case", sorted(SPLIT))
+def test_when_a_number_is_split_across_segments_then_every_piece_is_redacted(
+    services: Any, case: str, known: tuple[str, ...]
+) -> None:
+    turns, pieces = SPLIT[case]
+    original = transcript(*turns)
+    redacted, _ = services.redact_transcript(original, known)
+    payload = transcript_lines(redacted)
+    for piece in pieces:
+        assert piece not in payload, payload
+    assert [(s.id, s.start, s.end, s.speaker) for s in redacted.segments] == [
+        (s.id, s.start, s.end, s.speaker) for s in original.segments
+    ]
+    tags = set(re.findall(r"\[[A-Z_]+_\d+\]", payload))
+    assert len(tags) == 1 and payload.count(tags.pop()) == 2  # one value, its placeholder in both pieces
+    assert redacted.segments[0].text == original.segments[0].text  # the OT's question is untouched
+    guard_egress(services.redactor, payload, known)  # what is sent passes the guard
+    with pytest.raises(EgressBlocked):
+        guard_egress(services.redactor, transcript_lines(original), known)  # and the original does not
+
+
+def test_when_a_name_comes_up_again_in_a_later_turn_then_it_is_redacted_there_too(services: Any) -> None:
+    original = transcript(
+        ("client", "My son Daniel Okafor helps me with the shopping."),
+        ("OT", "That's good."),
+        ("client", "Daniel comes on Sundays."),
+        ("OT", "And who else?"),
+        ("client", "and Will, my husband, he's got COPD."),
+        ("OT", "Does he drive?"),
+        ("client", "Will does the driving, yes."),
+    )
+    redacted, mapping = services.redact_transcript(original, ("Margaret Okafor",))
+    payload = transcript_lines(redacted)
+    assert "Daniel" not in payload and "Will" not in payload and "Okafor" not in payload, payload
+    assert "COPD" in payload and "Sundays" in payload
+    people = {v: k for k, v in mapping.items()}
+    assert redacted.segments[2].text == f"{people['Daniel Okafor']} comes on Sundays."
+    assert redacted.segments[6].text == f"{people['Will']} does the driving, yes."
+
+
+def test_when_a_transcript_is_redacted_then_the_copy_keeps_no_original_words(services: Any) -> None:
+    from assistant.records import Word
+
+    original = transcript(("client", "My NHS number is 943 476 5919."))
+    segment = original.segments[0].model_copy(
+        update={
+            "words": [Word(start=0.0, end=1.0, text=" 5919", probability=0.2)],
+            "review_reason": "unsure of the number(s) 5919",
+        }
+    )
+    original = original.model_copy(update={"segments": [segment]})
+    redacted, _ = services.redact_transcript(original)
+    assert "5919" not in json.dumps(redacted.model_dump(mode="json"))
+
+
+# ── drafting with the assessment's own pseudonym map ────────────────────────
+
+
+def test_when_a_model_drafts_for_an_assessment_then_its_stored_pseudonyms_are_used_and_kept(services: Any) -> None:
+    store = services.store
+    aid = store.create_assessment("RC-MAP-1", "ot", {"name": "Peter Jones"})
+    first = Transcript.from_text("OT: Hello Margaret Ellis.\nClient: Hello.")  # an earlier transcript, since replaced
+    _, earlier = services.redact_transcript(first, [], store.redaction_map(aid))
+    store.save_redaction_map(aid, earlier)
+    latest = Transcript.from_text("OT: Hello Peter Jones.\nClient: My wife Ann helps me.")
+    with FakeOpenAI(answer={"sections": [], "goals": []}) as fake:
+        with_model(services, fake).draft(latest, known=["Peter Jones"], assessment_id=aid)
+    stored = store.redaction_map(aid)
+    assert stored["[PERSON_1]"] == "Margaret Ellis"  # the earlier person keeps their placeholder
+    text = sent(fake)
+    assert "Peter" not in text and "Ann " not in text
+    lines = [line for line in text.splitlines() if line.startswith(("[0]", "[1]"))]
+    restored = Pseudonyms(stored).reidentify("\n".join(lines))
+    assert restored == "[0] OT: Hello Peter Jones.\n[1] Client: My wife Ann helps me."
+
+
+# ── signposting questions ───────────────────────────────────────────────────
+
+
+@dataclass
+class Citing(FakeOpenAI):
+    """Answers a signposting prompt by citing its first activity."""
+
+    def _respond(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
+        prompt = body["messages"][-1]["content"]
+        first = re.search(r"^\[([^\]\s]+)\] ", prompt, re.MULTILINE)
+        if first:
+            self.answer = {"answer": f"She could try [{first.group(1)}].", "cited": [first.group(1)]}
+        return super()._respond(path, body)
+
+
+@pytest.fixture(scope="module")
+def index(embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from assistant.directory import import_path
+    from assistant.signposting import ActivityIndex, load_towns, register
+
+    register()
+    built = ActivityIndex(tmp_path_factory.mktemp("index"), embedder, towns=load_towns(ROOT / "knowledge/towns.yaml"))
+    built.upsert(import_path(ROOT / "knowledge/sample-directory.json").activities)
+    yield built
+
+
+def test_when_a_signposting_question_names_the_client_then_the_model_sees_a_placeholder(
+    services: Any, index: Any
+) -> None:
+    question = "something for Margaret Okafor, she likes swimming near Colchester"
+    with Citing() as fake:
+        answer, asked = with_model(services, fake, index=index).ask(question, k=3)
+    text = sent(fake)
+    assert fake.requests, "the model was not asked"
+    assert "Margaret" not in text and "Okafor" not in text, text
+    assert "[PERSON_1]" in text and "swimming" in text and "Colchester" in text
+    assert answer.results  # redacting the name does not lose the activity or the town
+    assert answer.answer.startswith("She could try [")  # the model's answer is used
+    assert asked.towns == ["colchester"]
+
+
+def test_when_a_question_gives_a_postcode_then_it_is_read_here_and_sent_redacted(services: Any, index: Any) -> None:
+    with Citing() as fake:
+        answer, asked = with_model(services, fake, index=index).ask("swimming near CO3 3NB for Mr Okafor", k=3)
+    text = sent(fake)
+    assert "CO3" not in text and "3NB" not in text and "Okafor" not in text, text
+    assert asked.towns == ["colchester"]  # the postcode district placed the question before redaction
+    assert answer.results and answer.answer.startswith("She could try [")
