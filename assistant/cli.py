@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 
 import assistant
-from assistant.errors import BadInput, ReconnectError
+from assistant.errors import BadInput, Interrupted, ReconnectError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,6 +37,9 @@ def friendly(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except Interrupted as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(130)
         except ReconnectError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
@@ -75,8 +78,10 @@ def transcribe(audio: Path, as_json: bool) -> None:
     """Transcribe AUDIO (wav, flac, mp3, m4a, ogg, webm) on this machine."""
     # progress goes to stderr, never with --json: a bar on a terminal, else a line every 10 %
     bar_or_lines: Any = (
-        _NoBar() if as_json
-        else click.progressbar(length=100, label="transcribing", file=sys.stderr) if sys.stderr.isatty()
+        _NoBar()
+        if as_json
+        else click.progressbar(length=100, label="transcribing", file=sys.stderr)
+        if sys.stderr.isatty()
         else _PercentLines()
     )
     with bar_or_lines as bar:

@@ -49,3 +49,7 @@ class NotAllowed(ReconnectError):
 
 class StoreError(ReconnectError):
     """The local store cannot be opened or migrated."""
+
+
+class Interrupted(ReconnectError):
+    """The person stopped a long job part-way; the message says what was kept."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import EgressBlocked
+from assistant.errors import EgressBlocked, Interrupted
 from assistant.records import Answer, Draft, Redaction, Segment, Transcript
 from assistant.settings import Settings
 
@@ -246,10 +246,18 @@ class Services:
         existing = self.index.ids()
         # read every file first: a feed that cannot be read stops the import before anything is written
         results = [(path, import_path(Path(path), fmt)) for path in paths]  # type: ignore[arg-type]
-        for path, result in results:
+        for done, (path, result) in enumerate(results):
             new = [a for a in result.activities if a.id not in existing]
-            self.index.upsert(result.activities)
-            deleted = self.index.delete(result.deleted)
+            try:
+                self.index.upsert(result.activities)
+                deleted = self.index.delete(result.deleted)
+            except KeyboardInterrupt:
+                # the index is written in batches, so part of this file may be in it: say so, and how to finish
+                raise Interrupted(
+                    f"interrupted while writing {Path(path).name} ({done} of {len(results)} files written before it); "
+                    "the directory may hold part of that file. Run the same import again to finish: re-importing "
+                    "updates records in place"
+                ) from None
             existing |= {a.id for a in result.activities}
             report.imported += len(new)
             report.updated += len(result.activities) - len(new)

@@ -167,3 +167,25 @@ def test_when_a_feed_is_malformed_then_clear_error(services: Any, tmp_path: Path
     feed.write_text('{"contents": [ {"id": ')
     result = CliRunner().invoke(main, ["kb", "ingest", str(feed)])
     assert result.exit_code == 1 and "not valid JSON" in result.stderr
+
+
+def test_when_an_import_is_interrupted_then_it_says_what_was_written_and_how_to_finish(
+    services: Any, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = shared_data / "oruk" / "service_list.json"
+    second = shared_data / "openactive" / "sessionseries_example_1.json"
+    real_upsert = services.index.upsert
+    calls: list[int] = []
+
+    def upsert_then_ctrl_c(activities: Any, *args: Any, **kwargs: Any) -> None:
+        calls.append(len(activities))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real_upsert(activities, *args, **kwargs)
+
+    monkeypatch.setattr(services.index, "upsert", upsert_then_ctrl_c)
+    result = CliRunner().invoke(main, ["kb", "ingest", str(first), str(second)])
+    assert result.exit_code == 130
+    assert "interrupted while writing sessionseries_example_1.json (1 of 2 files written before it)" in result.stderr
+    assert "nothing was saved" not in result.stderr and "Run the same import again" in result.stderr
+    assert "ac148810-d857-441c-9679-408f346de14b" in services.index.ids()  # the first file stayed written
