@@ -14,7 +14,9 @@ ROLES: tuple[Role, ...] = ("ot", "coordinator", "supervisor", "evaluator", "admi
 # What each role may do. The app and the services check these; nothing else grants access.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "ot": frozenset({"assess", "view_original", "ask"}),
-    "coordinator": frozenset({"coordinate", "ask"}),
+    # a coordinator writes letters (a bus pass, a blue badge) that must carry the person's name: they may put the
+    # details back into an export of an approved note, audited; they never see the original transcript
+    "coordinator": frozenset({"coordinate", "reidentify", "ask"}),
     "supervisor": frozenset({"review", "view_original", "ask"}),
     "evaluator": frozenset({"evaluate"}),
     "admin": frozenset({"admin", "audit", "evaluate", "ask"}),

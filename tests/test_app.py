@@ -317,6 +317,9 @@ def test_coordinator_flow_drafts_a_supporting_letter_and_exports_it(people: Any)
     at.run()
     assert exported(at) == {did, letter["id"]}
     assert {b.proto.label for b in at.get("download_button")} == {"Download MD", "Download DOCX", "Download PDF"}
+    # the letter needs the person's name: the coordinator may put the details back, and that is audited
+    at.toggle(key="coord_reidentify").set_value(True).run()
+    assert not at.exception, at.exception
 
 
 def exported(at: AppTest) -> set[str]:

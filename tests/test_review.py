@@ -253,3 +253,11 @@ def test_export_writes_real_docx_and_pdf(store: Store, draft: str) -> None:
     assert export.filename(doc, "pdf") == "REF-R-OT-initial-assessment.pdf"
     with pytest.raises(BadInput, match="unknown export format"):
         export.render(doc, "rtf")
+
+
+def test_who_may_put_a_persons_details_back_into_an_export() -> None:
+    from assistant.accounts import can
+
+    assert [role for role in ("ot", "coordinator", "supervisor", "evaluator", "admin") if can(role, "reidentify")] == [
+        "coordinator"
+    ]

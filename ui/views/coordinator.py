@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from assistant import export, review
+from assistant.accounts import can
 from assistant.errors import ReconnectError
 from assistant.records import Transcript
 from ui.common import COORDINATOR_TEMPLATES, audit_once, known_identifiers, services, user
@@ -63,7 +64,7 @@ def page() -> None:
                 st.session_state["coord_output"] = new_id
 
     outputs = [d for d in svc.store.drafts_for(aid) if d["template"] in COORDINATOR_TEMPLATES]
-    reidentify = st.toggle(
+    reidentify = can(me["role"], "reidentify") and st.toggle(
         "Put the person's details back in exports (uses the local redaction map; recorded in the audit trail)",
         key="coord_reidentify",
     )
