@@ -501,15 +501,16 @@ def draft_goals(transcript: Transcript) -> list[Goal]:
         if activity in seen:
             continue
         seen.add(activity)
-        window = [utterance]
+        # The wish sentence's turned-down part says nothing about the goal ("stop walking with a frame").
+        window = [(utterance, wished)]
         turn = by_segment[utterance.segment.id]
         after = next((u for u in turn if u.index == utterance.index + 1), None)
         if after is not None and all(c.label == activity for c, _ in activities.mentions(after.text)):
-            window.append(after)
+            window.append((after, after.text))
         parts: dict[str, str] = {}
         for key, pattern in (("measure", FREQUENCY), ("support", SUPPORT), ("timeframe", TIMEFRAME)):
-            for u in window:
-                hit = _first(pattern, u.text)
+            for u, said in window:
+                hit = _first(pattern, said)
                 if hit:
                     parts[key] = hit
                     if all(e.quote != u.text for e in evidence):
@@ -577,16 +578,42 @@ def _negated_wish(text: str) -> bool:
 def _wish_clauses(text: str) -> list[str]:
     """The parts of a sentence that wish for something: each wish phrase up to the next one (the first
     one from the sentence start: "Swimming, I'd love to get back to it"). A wish to give something up,
-    stop it or not have to do it is left out, with what it names."""
+    stop it or not have to do it is left out, with what it names, but only up to the next clause: "I want
+    to stop the gym and go swimming" still wishes for "go swimming"."""
     matches = list(WISH.finditer(text))
     clauses = []
     for n, match in enumerate(matches):
-        if AVERSIVE.match(text, match.end()):
-            continue
         start = 0 if n == 0 else match.start()
         end = matches[n + 1].start() if n + 1 < len(matches) else len(text)
-        clauses.append(text[start:end])
+        aversive = AVERSIVE.match(text, match.end())
+        if aversive:
+            start = _wish_resumes(text, aversive.end(), end)
+        if start < end:
+            clauses.append(text[start:end])
     return clauses
+
+
+# Where a turned-down part ends: the next "and", "so", "but" or comma.
+CLAUSE_BREAK = re.compile(r"\s*(?:,\s*(?:and|so|but)?|\b(?:and|so|but)\b)\s*", re.I)
+# What follows the break when the sentence goes back to wishing for something: a verb ("and go swimming",
+# "and join a walking group", "so I can walk to the park"); a further thing turned down ("give up the
+# gym and the bowls", "stop going up and down the stairs") names no verb and stays turned down.
+WISH_RESUMES = re.compile(
+    r"(?:(?:that|then|instead|also|just|maybe|actually|really|finally|to|be able to|i can|i could|i'll|i will"
+    r"|start to|get to|try to|try and)\s+)*"
+    r"(?:play|do|try|go|join|start|be|get|take up|swim|walk|dance|cycle|ride|run|keep|carry on|continue|learn"
+    r"|visit|see|meet|spend|volunteer|garden|cook|bake|paint|sing|fish|bowl|drive|return|head|use)\b",
+    re.I,
+)
+
+
+def _wish_resumes(text: str, start: int, end: int) -> int:
+    """Where, after the turned-down part that starts at ``start``, the sentence wishes for something again
+    (``end`` when it does not before ``end``)."""
+    for brk in CLAUSE_BREAK.finditer(text, start, end):
+        if WISH_RESUMES.match(text, brk.end(), end):
+            return brk.end()
+    return end
 
 
 def _activity_nearby(

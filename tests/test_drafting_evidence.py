@@ -273,6 +273,32 @@ def test_when_a_sentence_wishes_one_thing_away_and_another_in_then_the_goal_is_t
     assert [g.activity for g in goals] == ["Tai Chi"]
 
 
+@pytest.mark.parametrize(
+    ("said", "activity", "measure"),
+    [
+        (
+            "I want to stop relying on my daughter and go swimming on my own again, twice a week.",
+            "Swimming",
+            "twice a week",
+        ),
+        ("I'd like to stop sitting at home all day and join a walking group.", "Walking", TO_AGREE),
+        ("I want to be able to stop using the frame and walk to the park.", "Walking", TO_AGREE),
+        ("I want to stop the gym and go swimming.", "Swimming", TO_AGREE),
+    ],
+    ids=["stop-relying", "stop-sitting", "stop-using-the-frame", "stop-one-activity-for-another"],
+)
+def test_when_a_wish_stops_one_thing_and_goes_on_to_another_then_the_goal_is_the_one_that_follows(
+    said: str, activity: str, measure: str
+) -> None:
+    goals = draft_goals(_transcript(("OT", "What would you like to be doing?"), ("client", said)))
+    assert [(g.activity, g.measure) for g in goals] == [(activity, measure)]
+
+
+def test_when_the_turned_down_part_names_a_second_thing_then_no_goal_is_written_for_either() -> None:
+    goals = draft_goals(_transcript(("client", "I want to give up the walking football and the bowls, too much.")))
+    assert goals == []
+
+
 def test_when_the_person_agrees_to_the_activity_the_ot_named_then_the_goal_takes_it_from_the_question() -> None:
     goals = draft_goals(
         _transcript(("OT", "Would you try boccia at the leisure centre?"), ("client", "Yes. I want to give it a go."))
