@@ -22,6 +22,7 @@ from assistant.accounts import can
 from assistant.errors import BadInput, ConflictError, NotAllowed
 from assistant.store import Store
 
+REDRAFTED = "redrafted"  # the note on a version drafted again from a newer transcript
 STATUSES = ("draft", "submitted", "changes_requested", "approved", "signed_off")
 STATUS_LABELS = {
     "draft": "Draft",
@@ -66,6 +67,15 @@ def owner(store: Store, draft: dict[str, Any]) -> str:
     care-plan entry or letter they made from it)."""
     first = store.versions(draft["id"])[0]
     return str(first["author"])
+
+
+def drafted_at(store: Store, draft_id: str) -> datetime:
+    """When the note was last drafted from a transcript: its first version, or its latest redraft.
+
+    The transcript that was current then is the one the note (and anything made from it) comes from.
+    """
+    versions = store.versions(draft_id)
+    return max(v["created_at"] for v in versions if v["version"] == 1 or v["note"] == REDRAFTED)
 
 
 def allowed_steps(user: dict[str, str], draft: dict[str, Any], owner: str) -> list[str]:
@@ -195,10 +205,7 @@ def queue(
     for item in store.list_drafts():
         if item["status"] not in statuses or (ot and item["ot"] != ot):
             continue
-        updated = item["updated_at"]
-        if updated.tzinfo is None:  # SQLite gives naive datetimes back
-            updated = updated.replace(tzinfo=UTC)
-        age = (at - updated) / timedelta(days=1)
+        age = (at - item["updated_at"]) / timedelta(days=1)  # the store gives aware UTC times
         if older_than_days is not None and age < older_than_days:
             continue
         items.append({**item, "age_days": round(age, 2)})

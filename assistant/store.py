@@ -392,18 +392,13 @@ class Store:
                 conn.execute(insert(segments), rows)
         return transcript_id
 
-    def latest_transcript(self, assessment_id: str) -> dict[str, Any] | None:
+    def latest_transcript(self, assessment_id: str, as_of: datetime | None = None) -> dict[str, Any] | None:
+        """The assessment's current transcript, or the one that was current at ``as_of`` (before a replacement)."""
+        query = select(transcripts).where(transcripts.c.assessment_id == assessment_id)
+        if as_of is not None:
+            query = query.where(transcripts.c.created_at <= as_of)
         with self.tx() as conn:
-            head = (
-                conn.execute(
-                    select(transcripts)
-                    .where(transcripts.c.assessment_id == assessment_id)
-                    .order_by(transcripts.c.created_at.desc())
-                    .limit(1)
-                )
-                .mappings()
-                .first()
-            )
+            head = conn.execute(query.order_by(transcripts.c.created_at.desc()).limit(1)).mappings().first()
             if head is None:
                 return None
             rows = conn.execute(
@@ -430,13 +425,6 @@ class Store:
             "segments": segs,
             "warnings": head["warnings"],
         }
-
-    def latest_transcript_at(self, assessment_id: str) -> datetime | None:
-        """When the assessment's current transcript was saved (a newer one replaces it)."""
-        with self.tx() as conn:
-            return conn.execute(
-                select(func.max(transcripts.c.created_at)).where(transcripts.c.assessment_id == assessment_id)
-            ).scalar()
 
     def set_speaker(self, transcript_id: str, idx: int, speaker: str) -> None:
         """The OT corrects a label: it is no longer inferred."""

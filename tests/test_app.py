@@ -223,6 +223,29 @@ def test_when_the_app_dies_mid_typing_then_reopening_offers_the_autosave(people:
     assert svc.store.draft(did)["content"]["sections"][0]["text"] == "Typed just before the crash."
 
 
+def test_when_the_ot_replaces_the_transcript_then_the_note_says_so_and_can_be_redrafted(people: Any) -> None:
+    svc = people
+    aid, did = draft_with_transcript(svc, "APP-REDRAFT", status="draft")
+    svc.store.save_transcript(
+        aid,
+        Transcript.from_text("OT: What would you like to do?\nClient: I want to go swimming again.").model_dump(
+            mode="json"
+        ),
+    )
+    at = sign_in(new_app(), "sam")
+    choose(at).select(aid).run()
+    assert any("drafted from an earlier transcript" in w.value for w in at.warning)
+    at.button(key="redraft").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    note = svc.store.draft(did)
+    assert note["version"] == 2 and [v["note"] for v in svc.store.versions(did)] == ["drafted", "redrafted"]
+    assert "swim" in str(note["content"]).lower()
+    assert not any("drafted from an earlier transcript" in w.value for w in at.warning)  # the editor shows v2
+    sid = note["content"]["sections"][0]["id"]
+    assert at.text_area(key=f"edit-{did}-{sid}").value == note["content"]["sections"][0]["text"]
+
+
 def test_when_two_people_save_one_draft_then_the_second_sees_a_conflict_and_can_merge(people: Any) -> None:
     svc = people
     aid, did = draft_with_transcript(svc, "APP-TWO", status="draft")
@@ -327,18 +350,69 @@ def exported(at: AppTest) -> set[str]:
     return {re.search(r"export-(\w+)-(md|docx|pdf)", b.proto.id).group(1) for b in at.get("download_button")}
 
 
-def test_when_the_transcript_was_replaced_after_approval_the_coordinator_cannot_draft_from_it(people: Any) -> None:
+def test_when_the_transcript_was_replaced_after_approval_the_coordinator_drafts_from_the_approved_ones(
+    people: Any,
+) -> None:
     svc = people
     aid, did = draft_with_transcript(svc, "APP-STALE", status="approved")
     svc.store.save_transcript(
-        aid, Transcript.from_text("OT: Hello.\nClient: A different visit.").model_dump(mode="json")
+        aid, Transcript.from_text("OT: Hello.\nClient: A different visit altogether.").model_dump(mode="json")
     )
     at = sign_in(new_app(), "cam")
     at.selectbox(key="coord_pick").select(did).run()
+    at.radio(key="coord_kind").set_value("supporting_letter").run()
     at.button(key="coord_make").click()
     at.run()
-    assert any("transcript was replaced after the approved note was drafted" in e.value for e in at.error)
-    assert [d for d in svc.store.drafts_for(aid) if d["template"] in ("care_plan_entry", "supporting_letter")] == []
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    (letter,) = [d for d in svc.store.drafts_for(aid) if d["template"] == "supporting_letter"]
+    drafted = str(svc.store.draft(letter["id"])["content"])
+    assert "bus pass" in drafted.lower() and "different visit" not in drafted
+
+
+def test_a_letter_sent_back_is_edited_saved_and_resubmitted_by_the_coordinator(people: Any) -> None:
+    svc = people
+    aid, did = draft_with_transcript(svc, "APP-BACK", status="approved")
+    at = sign_in(new_app(), "cam")
+    at.selectbox(key="coord_pick").select(did).run()
+    at.radio(key="coord_kind").set_value("supporting_letter").run()
+    at.button(key="coord_make").click()
+    at.run()
+    (letter,) = [d for d in svc.store.drafts_for(aid) if d["template"] == "supporting_letter"]
+    lid = letter["id"]
+    at.button(key=f"coord-submit-{lid}").click()
+    at.run()
+    review.request_changes(svc.store, lid, {"username": "lee", "role": "supervisor"}, "Say why she needs a companion.")
+    at.run()
+    assert any("Say why she needs a companion." in w.value for w in at.warning)
+    (box,) = [t for t in at.text_area if t.key and t.key.startswith(f"coord-edit-{lid}-1-purpose")]
+    box.input("She needs a companion pass because she cannot travel alone since her stroke.")
+    at.button(key=f"coord-save-{lid}").click()
+    at.run()
+    assert not at.error, [e.value for e in at.error]
+    saved = svc.store.draft(lid)
+    assert saved["version"] == 2
+    assert "cannot travel alone" in next(s["text"] for s in saved["content"]["sections"] if s["id"] == "purpose")
+    at.button(key=f"coord-submit-{lid}").click()
+    at.run()
+    assert svc.store.draft(lid)["status"] == "submitted"
+    assert [(d["decision"], d["version"]) for d in svc.store.decisions(lid)][-1] == ("submit", 2)
+
+
+def test_when_the_note_moved_on_while_the_supervisor_read_it_then_approve_is_refused(people: Any) -> None:
+    svc = people
+    _aid, did = draft_with_transcript(svc, "APP-MOVED", status="submitted")
+    at = sign_in(new_app(), "lee")
+    at.radio(key="queue_pick").set_value(did).run()  # lee reads version 1
+    sam, kim = {"username": "sam", "role": "ot"}, {"username": "kim", "role": "supervisor"}
+    review.request_changes(svc.store, did, kim, "Add the walking distance.")
+    content = svc.store.draft(did)["content"]
+    sid = content["sections"][0]["id"]
+    svc.store.save_version(did, review.with_section_text(content, {sid: "Walks 200 yards."}), "sam", 1)
+    review.submit(svc.store, did, sam)  # version 2 waits for review; lee's screen still shows version 1
+    at.button(key=f"approve-{did}").click()
+    at.run()
+    assert any("changed since you read version 1" in e.value for e in at.error), [e.value for e in at.error]
+    assert svc.store.draft(did)["status"] == "submitted"
 
 
 # ── evaluator and admin ─────────────────────────────────────────────────────

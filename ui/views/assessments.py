@@ -202,6 +202,7 @@ def draft_panel(aid: str, transcript: Transcript, known: list[str]) -> None:
     did = draft["id"]
     audit_once("view", f"draft:{did}")
     st.caption(f"Status: **{review.STATUS_LABELS.get(draft['status'], draft['status'])}** · version {draft['version']}")
+    redraft_panel(aid, draft, transcript, known)
     for decision in svc.store.decisions(did):
         if decision["comment"] and decision["decision"] in ("request_changes", "comment"):
             where = f" on “{decision['section_id']}”" if decision["section_id"] else ""
@@ -243,6 +244,35 @@ def draft_panel(aid: str, transcript: Transcript, known: list[str]) -> None:
                 st.rerun()
     if flash := st.session_state.pop("flash", None):
         st.success(flash)
+
+
+def redraft_panel(aid: str, draft: dict[str, Any], transcript: Transcript, known: list[str]) -> None:
+    """When the transcript was replaced after the note was drafted, say so; while the note is open, offer to
+    redraft it from the new transcript as a new version (the old versions stay)."""
+    svc = services()
+    did = draft["id"]
+    drafted_from = svc.store.latest_transcript(aid, as_of=review.drafted_at(svc.store, did))
+    current = svc.store.latest_transcript(aid)
+    if drafted_from is None or current is None or drafted_from["id"] == current["id"]:
+        return
+    st.warning("This note was drafted from an earlier transcript; the transcript above has replaced it.")
+    if draft["status"] not in EDITABLE or not st.button("Redraft from this transcript (a new version)", key="redraft"):
+        return
+    try:
+        with st.spinner("Drafting…"):
+            fresh = svc.draft(transcript, known=known, assessment_id=aid)
+        version = svc.store.save_version(
+            did, fresh.model_dump(mode="json"), user()["username"], base_version=draft["version"], note=review.REDRAFTED
+        )
+    except ReconnectError as exc:
+        st.error(f"Not redrafted: {exc}")
+        return
+    svc.store.audit(user()["username"], "redraft", f"draft:{did}", {"version": version})
+    st.session_state.pop(f"base-{did}", None)  # the editor reloads from the new version
+    for section in draft["content"]["sections"]:
+        st.session_state.pop(editor_key(did, section["id"]), None)
+    st.session_state["flash"] = f"Redrafted from the new transcript as version {version}."
+    st.rerun()
 
 
 def editor_key(did: str, sid: str) -> str:

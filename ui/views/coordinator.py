@@ -10,6 +10,7 @@ from assistant import export, review
 from assistant.accounts import can
 from assistant.errors import ReconnectError
 from assistant.records import Transcript
+from assistant.store import EDITABLE
 from ui.common import COORDINATOR_TEMPLATES, audit_once, known_identifiers, services, user
 
 OUTPUTS = {"care_plan_entry": "Care-plan entry", "supporting_letter": "Supporting letter (e.g. bus pass)"}
@@ -37,15 +38,10 @@ def page() -> None:
 
     kind = st.radio("Make", list(OUTPUTS), format_func=OUTPUTS.get, horizontal=True, key="coord_kind")
     if st.button(f"Draft {OUTPUTS[kind].lower()}", type="primary", key="coord_make"):
-        data = svc.store.latest_transcript(aid)
-        heard_at = svc.store.latest_transcript_at(aid)
+        # the transcript the approved note was drafted from, even if the OT has replaced it since
+        data = svc.store.latest_transcript(aid, as_of=review.drafted_at(svc.store, did))
         if data is None:
             st.error("This assessment has no transcript to draft from.")
-        elif heard_at is not None and heard_at > svc.store.versions(did)[0]["created_at"]:
-            st.error(
-                "The transcript was replaced after the approved note was drafted, so it is not what the supervisor "
-                "approved. Ask the OT to redraft the note from it and have it approved first."
-            )
         else:
             transcript = Transcript.model_validate({k: v for k, v in data.items() if k != "id"})
             try:
@@ -83,19 +79,62 @@ def page() -> None:
 
 
 def review_panel(draft: dict[str, Any], me: dict[str, str]) -> None:
-    """An output is checked like the note it comes from: submitted, approved by a supervisor, then exported."""
+    """An output is checked like the note it comes from: submitted, approved by a supervisor, then exported.
+
+    Sent back for changes, its reviewer's comments show and its sections can be edited and saved here.
+    """
+    svc = services()
+    did = draft["id"]
     st.caption(
         f"{review.STATUS_LABELS.get(draft['status'], draft['status'])}: it can be exported once a supervisor "
         "approves it."
     )
-    may_submit = "submit" in review.allowed_steps(me, draft, review.owner(services().store, draft))
-    if may_submit and st.button("Submit for review", key=f"coord-submit-{draft['id']}"):
-        try:
-            review.submit(services().store, draft["id"], me, read_version=draft["version"])
-        except ReconnectError as exc:
-            st.error(str(exc))
-        else:
-            st.rerun()
+    for decision in svc.store.decisions(did):
+        if decision["comment"] and decision["decision"] in ("request_changes", "comment"):
+            where = f" on “{decision['section_id']}”" if decision["section_id"] else ""
+            st.warning(f"{decision['reviewer']}{where}: {decision['comment']}")
+    if error := st.session_state.pop(f"coord-error-{did}", None):
+        st.error(error)
+    mine = me["username"] == review.owner(svc.store, draft)
+    if mine and draft["status"] in EDITABLE:
+        sections = [s for s in draft["content"]["sections"] if s.get("status", "drafted") == "drafted"]
+        with st.container(border=True):  # expanders cannot nest, and this sits in one
+            st.caption("Edit, then save a version before you submit it")
+            for section in sections:  # keyed by version: a newer version starts from its own text
+                st.text_area(
+                    section["title"],
+                    value=export.pseudonymise(section["text"], svc.store.redaction_map(draft["assessment_id"])),
+                    key=f"coord-edit-{did}-{draft['version']}-{section['id']}",
+                )
+            st.button(
+                "Save version",
+                key=f"coord-save-{did}",
+                on_click=save_output,
+                args=(did, draft["version"], [s["id"] for s in sections]),
+            )
+    if "submit" in review.allowed_steps(me, draft, review.owner(svc.store, draft)):
+        st.button("Submit for review", key=f"coord-submit-{did}", on_click=submit_output, args=(did, draft["version"]))
+
+
+def save_output(did: str, version: int, section_ids: list[str]) -> None:
+    """Callback: save the edited sections as a new version of the one that was on screen."""
+    svc = services()
+    texts = {sid: st.session_state.get(f"coord-edit-{did}-{version}-{sid}", "") for sid in section_ids}
+    shown = next(v["content"] for v in svc.store.versions(did) if v["version"] == version)
+    try:
+        saved = svc.store.save_version(did, review.with_section_text(shown, texts), user()["username"], version)
+    except ReconnectError as exc:
+        st.session_state[f"coord-error-{did}"] = f"Not saved: {exc}"
+    else:
+        svc.store.audit(user()["username"], "edit", f"draft:{did}", {"version": saved})
+
+
+def submit_output(did: str, version: int) -> None:
+    """Callback: submit the version that was on screen (refused if the output moved on since)."""
+    try:
+        review.submit(services().store, did, user(), read_version=version)
+    except ReconnectError as exc:
+        st.session_state[f"coord-error-{did}"] = str(exc)
 
 
 def export_buttons(

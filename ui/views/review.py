@@ -8,6 +8,7 @@ from assistant import review
 from assistant.errors import ReconnectError
 from ui.common import audit_once, evidence_popover, services, user
 
+KINDS = {"care_plan_entry": "Care-plan entry", "supporting_letter": "Supporting letter"}
 ACTIONS = {
     "request_changes": "Request changes",
     "approve": "Approve",
@@ -38,8 +39,8 @@ def page() -> None:
         st.info("Nothing is waiting for review.")
         return
     labels = {
-        i["id"]: f"{i['reference']} — {i['ot']} — {review.STATUS_LABELS[i['status']]} — "
-        f"version {i['version']} — {i['age_days']:.1f} days"
+        i["id"]: f"{i['reference']} — {KINDS.get(i['template'], 'Assessment note')} — {i['ot']} — "
+        f"{review.STATUS_LABELS[i['status']]} — version {i['version']} — {i['age_days']:.1f} days"
         for i in items
     }
     did = st.radio("Notes", list(labels), format_func=labels.get, key="queue_pick")
@@ -54,23 +55,21 @@ def page() -> None:
     if draft["status"] == "signed_off":
         signed_at = draft["signed_off_at"].astimezone()  # local time
         st.success(f"Signed off by {draft['signed_off_by']} at {signed_at:%d %b %Y %H:%M}; locked.")
+    if error := st.session_state.pop(f"review-error-{did}", None):
+        st.error(error)
     if allowed:
-        comment = st.text_area("Comment to the OT", key=f"comment-{did}", height=80)
-        section_comments = {s["id"]: st.session_state.get(f"section-comment-{did}-{s['id']}", "") for s in sections}
+        st.text_area("Comment to the OT", key=f"comment-{did}", height=80)
         columns = st.columns(len(allowed) + 2)
         for column, action in zip(columns, allowed, strict=False):
             kind = "secondary" if action == "request_changes" else "primary"
-            if column.button(ACTIONS[action], key=f"{action}-{did}", type=kind):
-                try:
-                    review.take_step(
-                        svc.store, did, me, action, comment, section_comments, read_version=draft["version"]
-                    )
-                except ReconnectError as exc:
-                    st.error(str(exc))
-                else:
-                    reference = svc.store.assessment(draft["assessment_id"])["reference"]
-                    st.session_state["review_flash"] = f"{ACTIONS[action]}: done for {reference}."
-                    st.rerun()
+            # the version on screen is bound now: the click's rerun reads the note again before it is handled
+            column.button(
+                ACTIONS[action],
+                key=f"{action}-{did}",
+                type=kind,
+                on_click=decide,
+                args=(did, action, draft["version"], [s["id"] for s in sections]),
+            )
     st.divider()
     for section in sections:
         if section.get("status", "drafted") != "drafted":
@@ -105,3 +104,17 @@ def page() -> None:
                 where = f" ({d['section_id']})" if d["section_id"] else ""
                 when = d["created_at"].astimezone()
                 st.caption(f"{when:%d %b %H:%M} {d['reviewer']} {d['decision']}{where}: {d['comment']}")
+
+
+def decide(did: str, action: str, version: int, section_ids: list[str]) -> None:
+    """A review button's callback: the step is taken on the version the supervisor was reading, or refused."""
+    svc = services()
+    comment = st.session_state.get(f"comment-{did}", "")
+    section_comments = {sid: st.session_state.get(f"section-comment-{did}-{sid}", "") for sid in section_ids}
+    try:
+        draft = review.take_step(svc.store, did, user(), action, comment, section_comments, read_version=version)
+    except ReconnectError as exc:
+        st.session_state[f"review-error-{did}"] = str(exc)
+    else:
+        reference = svc.store.assessment(draft["assessment_id"])["reference"]
+        st.session_state["review_flash"] = f"{ACTIONS[action]}: done for {reference}."
