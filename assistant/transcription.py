@@ -225,8 +225,116 @@ class ChunkedTranscriber:
     def _mend_numbers(
         self, segments: list[Segment], samples: np.ndarray, offset: float, foreign: bool
     ) -> list[Segment]:
-        """A track's segments, with numbers that look misheard heard again where the engine can."""
-        return segments
+        """A track's segments, with the stretches that hold a misheard-looking number heard again.
+
+        A number looks misheard (:func:`~assistant.transcript_guard.doubtful_numbers`) when it
+        is shaped like an NHS number but fails the check digit, starts with 0 but is too short
+        or long for a UK phone number, has a letter among its digits, or repeats one digit
+        eight times. Such a segment, joined with a neighbour that the number runs into, is
+        heard again with prompts that show numbers written in groups (:data:`NHS_PROMPTS`, :data:`PHONE_PROMPTS`).
+        A new hearing is used only if no number in it looks misheard and at least one checks
+        out; otherwise the segments are kept as heard and the guard flags them for the OT. A
+        phone number heard again stays flagged: only an NHS number can prove itself right.
+
+        An NHS-shaped number that still fails is heard once more by a second model where the
+        engine has one (Whisper here: ``settings.whisper_second_opinion``, tiny.en by default,
+        which mishears other sounds than base does). Its hearing is used on the same terms, but
+        stays flagged: the two models disagree, and a number said wrongly can be misheard into
+        one that passes. An engine hears a stretch again through :meth:`_hear_number`.
+        """
+        track_s = len(samples) / SAMPLE_RATE
+        out: list[Segment] = []
+        at = 0
+        while at < len(segments):
+            segment = segments[at]
+            if not doubtful_numbers(segment.text):
+                out.append(segment)
+                at += 1
+                continue
+            group = [segment]
+            # the number may have begun in the segment before, or go on into the next
+            if out and _runs_into(out[-1], segment):
+                group.insert(0, out.pop())
+            while at + 1 < len(segments) and _runs_into(group[-1], segments[at + 1]):
+                at += 1
+                group.append(segments[at])
+            at += 1
+            a, b = max(0.0, group[0].start - offset - 0.3), min(track_s, group[-1].end - offset + 0.3)
+            # prompts for the kind of number in doubt: a phone number starts with 0, an NHS number does not
+            doubted = _doubtful_digits(group)
+            nhs_shaped = any(not d.startswith("0") for d in doubted)
+            prompts = (PHONE_PROMPTS if any(d.startswith("0") for d in doubted) else ()) + (
+                NHS_PROMPTS if nhs_shaped else ()
+            )
+            clip = (samples, a, b, offset, segment.channel, foreign)
+            redone, repeated = self._hear_numbers(clip, prompts, doubted)
+            if redone:
+                out.extend(
+                    s.model_copy(update={"low_confidence": True, "review_reason": REHEARD_PHONE})
+                    if any(n.startswith("0") for n in well_formed_numbers(s.text))
+                    else s
+                    for s in redone
+                )
+                continue
+            # ten digits heard the same way twice may be what was said (an NHS number given can be wrong)
+            second = self._second_model() if nhs_shaped and not foreign and not repeated else None
+            redone = self._hear_numbers(clip, NHS_PROMPTS, doubted, second)[0] if second else []
+            if any(not n.startswith("0") for s in redone for n in well_formed_numbers(s.text)):
+                first = ", ".join(n for g in group for n, _ in doubtful_numbers(g.text))
+                out.extend(self._second_opinion(s, first) for s in redone)
+                continue
+            out.extend(group)
+        return out
+
+    def _hear_numbers(
+        self,
+        clip: tuple[np.ndarray, float, float, float, int | None, bool],
+        prompts: tuple[str, ...],
+        doubted: list[str],
+        model: Any = None,
+    ) -> tuple[list[Segment], bool]:
+        """``clip`` heard again with one prompt after another, until no number in the hearing looks misheard
+        and at least one checks out: (that hearing, False). ([], True) when the ``doubted`` numbers are ten
+        digits each and come back the same (a whole NHS number, heard twice: that may be what was said, as a
+        number given can be wrong); ([], False) when no prompt helps, or what comes back the same is a
+        letter among digits or a digit too few or too many (what this model mishears, not what was said)."""
+        for prompt in prompts:
+            redone = self._hear_number(*clip, prompt, model=model)
+            if _doubtful_digits(redone) == doubted:
+                return [], all(d.isdigit() and len(d) == 10 for d in doubted)
+            text = " ".join(s.text for s in redone)
+            if redone and not doubtful_numbers(text) and well_formed_numbers(text):
+                log.info("heard %r again as %r", " ".join(doubted), text)
+                return redone, False
+        return [], False
+
+    def _second_opinion(self, segment: Segment, first: str) -> Segment:
+        numbers = well_formed_numbers(segment.text)
+        if not numbers:
+            return segment
+        reason = SECOND_OPINION.format(
+            first=first, model=self.name, second_model=self.settings.whisper_second_opinion, second=", ".join(numbers)
+        )
+        return segment.model_copy(update={"low_confidence": True, "review_reason": reason})
+
+    def _hear_number(
+        self,
+        samples: np.ndarray,
+        a: float,
+        b: float,
+        offset: float,
+        channel: int | None,
+        foreign: bool,
+        prompt: str,
+        model: Any = None,
+    ) -> list[Segment]:
+        """What the engine (or ``model``, a second one) hears in ``a``-``b`` (track seconds) on its own, led by
+        ``prompt`` (numbers written in groups), without the vocabulary: our segments."""
+        raise NotImplementedError
+
+    def _second_model(self) -> Any:
+        """A second model for NHS numbers that still fail, or None (the engine has none)."""
+        return None
 
     def _finish(
         self, info: AudioFile, segments: list[Segment], languages: LanguageCheck, *, two_track: bool
@@ -405,6 +513,20 @@ class WhisperTranscriber(ChunkedTranscriber):
         start, end = offset + a, offset + b
         return [s for piece in pieces for s in segments_of(piece, list(piece.words or []), start, end, channel)]
 
+    def _hear_number(
+        self,
+        samples: np.ndarray,
+        a: float,
+        b: float,
+        offset: float,
+        channel: int | None,
+        foreign: bool,
+        prompt: str,
+        model: Any = None,
+    ) -> list[Segment]:
+        options = {**self._options(foreign), "hotwords": None, "vad_filter": False, "initial_prompt": prompt}
+        return self._hear_clip(samples, a, b, offset, channel, options, model=model)
+
     def _options(self, foreign: bool) -> dict[str, Any]:
         """faster-whisper's options for one track (``foreign``: a chunk with another language in it)."""
         language = self.settings.whisper_language if self.multilingual and not foreign else None
@@ -426,103 +548,6 @@ class WhisperTranscriber(ChunkedTranscriber):
             "word_timestamps": True,
         }
         return options
-
-    def _mend_numbers(
-        self, segments: list[Segment], samples: np.ndarray, offset: float, foreign: bool
-    ) -> list[Segment]:
-        """A track's segments, with the stretches that hold a misheard-looking number heard again.
-
-        A number looks misheard (:func:`~assistant.transcript_guard.doubtful_numbers`) when it
-        is shaped like an NHS number but fails the check digit, starts with 0 but is too short
-        or long for a UK phone number, has a letter among its digits, or repeats one digit
-        eight times. Such a segment, joined with a neighbour that the number runs into, is
-        heard again with prompts that show numbers written in groups (:data:`NHS_PROMPTS`, :data:`PHONE_PROMPTS`).
-        A new hearing is used only if no number in it looks misheard and at least one checks
-        out; otherwise the segments are kept as heard and the guard flags them for the OT. A
-        phone number heard again stays flagged: only an NHS number can prove itself right.
-
-        An NHS-shaped number that still fails is heard once more by a second model
-        (``settings.whisper_second_opinion``, tiny.en by default: it mishears other sounds
-        than base does). Its hearing is used on the same terms, but stays flagged: the two
-        models disagree, and a number said wrongly can be misheard into one that passes.
-        """
-        options = self._options(foreign)
-        track_s = len(samples) / SAMPLE_RATE
-        out: list[Segment] = []
-        at = 0
-        while at < len(segments):
-            segment = segments[at]
-            if not doubtful_numbers(segment.text):
-                out.append(segment)
-                at += 1
-                continue
-            group = [segment]
-            # the number may have begun in the segment before, or go on into the next
-            if out and _runs_into(out[-1], segment):
-                group.insert(0, out.pop())
-            while at + 1 < len(segments) and _runs_into(group[-1], segments[at + 1]):
-                at += 1
-                group.append(segments[at])
-            at += 1
-            a, b = max(0.0, group[0].start - offset - 0.3), min(track_s, group[-1].end - offset + 0.3)
-            # prompts for the kind of number in doubt: a phone number starts with 0, an NHS number does not
-            doubted = _doubtful_digits(group)
-            nhs_shaped = any(not d.startswith("0") for d in doubted)
-            prompts = (PHONE_PROMPTS if any(d.startswith("0") for d in doubted) else ()) + (
-                NHS_PROMPTS if nhs_shaped else ()
-            )
-            again = {**options, "hotwords": None, "vad_filter": False}
-            clip = (samples, a, b, offset, segment.channel)
-            redone, repeated = self._hear_numbers(clip, again, prompts, doubted)
-            if redone:
-                out.extend(
-                    s.model_copy(update={"low_confidence": True, "review_reason": REHEARD_PHONE})
-                    if any(n.startswith("0") for n in well_formed_numbers(s.text))
-                    else s
-                    for s in redone
-                )
-                continue
-            # ten digits heard the same way twice may be what was said (an NHS number given can be wrong)
-            second = self._second_model() if nhs_shaped and not foreign and not repeated else None
-            redone = self._hear_numbers(clip, again, NHS_PROMPTS, doubted, second)[0] if second else []
-            if any(not n.startswith("0") for s in redone for n in well_formed_numbers(s.text)):
-                first = ", ".join(n for g in group for n, _ in doubtful_numbers(g.text))
-                out.extend(self._second_opinion(s, first) for s in redone)
-                continue
-            out.extend(group)
-        return out
-
-    def _hear_numbers(
-        self,
-        clip: tuple[np.ndarray, float, float, float, int | None],
-        options: dict[str, Any],
-        prompts: tuple[str, ...],
-        doubted: list[str],
-        model: Any = None,
-    ) -> tuple[list[Segment], bool]:
-        """``clip`` heard again with one prompt after another, until no number in the hearing looks misheard
-        and at least one checks out: (that hearing, False). ([], True) when the ``doubted`` numbers are ten
-        digits each and come back the same (a whole NHS number, heard twice: that may be what was said, as a
-        number given can be wrong); ([], False) when no prompt helps, or what comes back the same is a
-        letter among digits or a digit too few or too many (what this model mishears, not what was said)."""
-        for prompt in prompts:
-            redone = self._hear_clip(*clip, {**options, "initial_prompt": prompt}, model=model)
-            if _doubtful_digits(redone) == doubted:
-                return [], all(d.isdigit() and len(d) == 10 for d in doubted)
-            text = " ".join(s.text for s in redone)
-            if redone and not doubtful_numbers(text) and well_formed_numbers(text):
-                log.info("heard %r again as %r", " ".join(doubted), text)
-                return redone, False
-        return [], False
-
-    def _second_opinion(self, segment: Segment, first: str) -> Segment:
-        numbers = well_formed_numbers(segment.text)
-        if not numbers:
-            return segment
-        reason = SECOND_OPINION.format(
-            first=first, model=self.name, second_model=self.settings.whisper_second_opinion, second=", ".join(numbers)
-        )
-        return segment.model_copy(update={"low_confidence": True, "review_reason": reason})
 
     def _second_model(self) -> Any:
         """The second-opinion Whisper model, loaded once when first needed; None when there is none."""

@@ -12,7 +12,9 @@ this machine: a URL off it is refused, whatever ``RECONNECT_ALLOW_REMOTE`` says.
 
 What a server does not give is not made up: without word probabilities no digit is
 flagged for its own uncertainty (the other flags still apply), and without words the
-segments are the server's own. Numbers that look misheard are flagged, not heard again.
+segments are the server's own. A number that looks misheard is heard again, its stretch sent
+on its own with prompts that show numbers written in groups, as for Whisper here (there is no
+second model); one that still does not check out is flagged.
 The server detects the language; speech it says is not the expected language is flagged.
 """
 
@@ -100,23 +102,27 @@ class ServerTranscriber(ChunkedTranscriber):
         self, samples: np.ndarray, offset: float, channel: int | None, *, foreign: bool, languages: LanguageCheck
     ) -> Iterator[Segment]:
         track_s = len(samples) / SAMPLE_RATE
-        reply = self._ask(samples)
+        reply = self._ask(samples, self.settings.vocabulary)
         if reply.language:
             languages.heard.append((offset, offset + track_s, language_code(reply.language), 1.0))
-        loose, at = sorted(reply.words or [], key=lambda w: w.start), 0
-        for piece in sorted(reply.segments or [], key=lambda p: p.start):
-            words = piece.words
-            if not words:  # OpenAI gives the words apart from the segments: each goes where its middle falls
-                while at < len(loose) and (loose[at].start + loose[at].end) / 2 < piece.start:
-                    at += 1
-                begin = at
-                while at < len(loose) and (loose[at].start + loose[at].end) / 2 <= piece.end:
-                    at += 1
-                words = loose[begin:at]
-            yield from segments_of(piece, _spelled(piece.text, words), offset, offset + track_s, channel)
+        yield from _segments(reply, offset, offset + track_s, channel)
 
-    def _ask(self, samples: np.ndarray) -> _Reply:
-        """One track of one chunk, sent as wav; the server's answer, checked."""
+    def _hear_number(
+        self,
+        samples: np.ndarray,
+        a: float,
+        b: float,
+        offset: float,
+        channel: int | None,
+        foreign: bool,
+        prompt: str,
+        model: Any = None,
+    ) -> list[Segment]:
+        clip = samples[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)]
+        return list(_segments(self._ask(clip, prompt), offset + a, offset + b, channel))
+
+    def _ask(self, samples: np.ndarray, prompt: str | None) -> _Reply:
+        """Some audio (a track of a chunk, or a stretch heard again), sent as wav; the server's answer, checked."""
         import openai
 
         try:
@@ -125,9 +131,10 @@ class ServerTranscriber(ChunkedTranscriber):
                 model=self.name,
                 response_format="verbose_json",
                 timestamp_granularities=["segment", "word"],
-                prompt=self.settings.vocabulary or openai.omit,
+                prompt=prompt or openai.omit,
             )
             body = raw.text
+
         except openai.APITimeoutError as exc:
             raise ModelError(
                 f"the speech server at {self.url} did not answer within {self.settings.request_timeout:.0f} s; "
@@ -153,6 +160,21 @@ class ServerTranscriber(ChunkedTranscriber):
                 f"the speech server at {self.url} answered with something that is not a transcript (it must "
                 "speak OpenAI's verbose_json); nothing was saved"
             ) from exc
+
+
+def _segments(reply: _Reply, start: float, end: float, channel: int | None) -> Iterator[Segment]:
+    """The reply's segments as ours, in ``start``-``end`` of the recording (the audio sent began at ``start``)."""
+    loose, at = sorted(reply.words or [], key=lambda w: w.start), 0
+    for piece in sorted(reply.segments or [], key=lambda p: p.start):
+        words = piece.words
+        if not words:  # OpenAI gives the words apart from the segments: each goes where its middle falls
+            while at < len(loose) and (loose[at].start + loose[at].end) / 2 < piece.start:
+                at += 1
+            begin = at
+            while at < len(loose) and (loose[at].start + loose[at].end) / 2 <= piece.end:
+                at += 1
+            words = loose[begin:at]
+        yield from segments_of(piece, _spelled(piece.text, words), start, end, channel)
 
 
 def _wav(samples: np.ndarray) -> bytes:

@@ -24,7 +24,7 @@ from assistant.audio import SAMPLE_RATE, inspect_audio, read_chunks
 from assistant.errors import AudioError, ModelError
 from assistant.settings import Settings
 from assistant.speakers import ChannelLoudness
-from assistant.transcription import make_transcriber
+from assistant.transcription import NHS_PROMPTS, make_transcriber
 from assistant.transcription_server import ServerTranscriber
 from tests.conftest import JFK, JFK_TEXT
 from tests.fake_openai import FakeSpeechServer, Reply
@@ -196,3 +196,31 @@ def test_when_cancelled_between_chunks_then_no_more_is_sent_and_nothing_is_retur
     with pytest.raises(AudioError, match="cancelled; nothing was saved"):
         transcriber.transcribe(JFK, progress=progress, cancel=cancel)
     assert len(server.requests) == 1
+
+
+def test_when_a_number_comes_back_misheard_then_its_stretch_is_sent_again_with_a_number_prompt(
+    server: FakeSpeechServer, tmp_path: Path
+) -> None:
+    """espeak-ng reading an NHS number back. The server's answers are scripted (tiny.en behind the fake hears
+    this clip differently with every prompt, so it cannot stand for a server that gets it right)."""
+    clip = Path(__file__).parent / "data" / "nhs-readback-espeak.flac"
+    seconds = inspect_audio(clip, 600).duration
+
+    def said(text: str) -> Reply:
+        return Reply(answer={"segments": [{"start": 0.2, "end": seconds - 0.2, "text": " " + text}], "words": None})
+
+    server.script += [said("So that's 6-I-8, 7-9-7, 3-0-9-1."), said("So that's 698 797 3091.")]
+    transcript = _client(server, tmp_path).transcribe(clip)
+    assert "6987973091" in re.sub(r"\D", "", transcript.text), transcript.text
+    assert not any("letter among its digits" in (s.review_reason or "") for s in transcript.segments)
+    first, again = server.requests
+    assert first["prompt"].startswith("Pool Pod") and again["prompt"] == NHS_PROMPTS[0]  # no vocabulary
+    assert len(again["file"]) <= len(first["file"])  # the stretch, padded, within the recording
+    assert all(0.0 <= s.start < s.end <= seconds for s in transcript.segments)
+
+    # heard the same way again: nothing better to use, so it stays as heard and flagged for the OT
+    server.requests.clear()
+    server.script += [said("So that's 6-I-8, 7-9-7, 3-0-9-1."), said("So that's 6-I-8, 7-9-7, 3-0-9-1.")]
+    kept = _client(server, tmp_path).transcribe(clip)
+    assert len(server.requests) == 2 and "6987973091" not in re.sub(r"\D", "", kept.text)
+    assert any("a letter among its digits" in (s.review_reason or "") for s in kept.segments)
