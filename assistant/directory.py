@@ -812,6 +812,27 @@ def openactive_activity(item: dict[str, Any], source: str, feed: str = "", today
     )
 
 
+def _openactive_ids(feed: str, item_id: str) -> list[str]:
+    """The ids an RPDE deletion removes: today's ``openactive:{feed}:{id}`` and the ``openactive:{id}`` an index
+    built before ids carried their feed holds it under (deleting an id the index lacks does nothing)."""
+    return list(dict.fromkeys([f"openactive:{feed}:{item_id}", f"openactive:{item_id}"]))
+
+
+def legacy_id(activity: Activity) -> str | None:
+    """The id this record had before ids carried their feed or file, when that differs from its id now:
+    ``openactive:{id}`` for an OpenActive item, the bare ``{id}`` for a plain-CSV row (ORUK ids never changed).
+    The index replaces a record stored under it (from the same kind of source) when the record is re-imported."""
+    if not activity.source_id:
+        return None
+    if activity.source.startswith("openactive:"):
+        old = f"openactive:{activity.source_id}"
+    elif activity.source.startswith("csv:"):
+        old = activity.source_id
+    else:
+        return None
+    return old if old != activity.id else None
+
+
 def import_openactive(path: Path, today: date | None = None) -> ImportResult:
     """An RPDE page ({items, next}); items are updated (imported) or deleted (removed by id).
 
@@ -831,7 +852,7 @@ def import_openactive(path: Path, today: date | None = None) -> ImportResult:
         item_id = _id(item.get("id")) or f"#{index}"
         state = _text(item.get("state"))
         if state == "deleted":
-            result.deleted.append(f"openactive:{feed}:{item_id}")
+            result.deleted += _openactive_ids(feed, item_id)
             continue
         if state != "updated":
             result.reject(item_id, f"state is {state or 'missing'}; RPDE items are 'updated' or 'deleted'")
@@ -847,7 +868,7 @@ def import_openactive(path: Path, today: date | None = None) -> ImportResult:
             result.add(openactive_activity(item, f"openactive:{path.name}", feed, today), item_id)
         except Ended as exc:
             result.skip(item_id, str(exc))
-            result.deleted.append(f"openactive:{feed}:{item_id}")
+            result.deleted += _openactive_ids(feed, item_id)
         except (ValueError, ValidationError, TypeError, AttributeError) as exc:
             result.reject(item_id, _reason(exc))
     return result

@@ -28,7 +28,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from assistant.activities import activity_list
-from assistant.directory import DAY_CODES, today_local
+from assistant.directory import DAY_CODES, legacy_id, today_local
 from assistant.embedding import Embedder
 from assistant.records import Activity, Answer, Match, Schedule
 
@@ -66,16 +66,59 @@ DAY_WORDS = {name.lower(): code for code, name in DAY_NAMES.items()} | {
 # "sat" and "sun" are also everyday words ("she sat", "in the sun"): read as days only when written
 # "Sat"/"Sun" or after "on"/"every"/"and"/"or"/a comma.
 WEEKEND_ABBREVIATIONS = re.compile(r"(?:\b(?:on|every|and|or)\s+|,\s*)(sat|sun)s?\b\.?|(?-i:\b(Sat|Sun))s?\b\.?", re.I)
-# a negation just before a day, a need or "free" ("not on Mondays", "doesn't need a hoist", "she has no
-# wheelchair", "not free"); it reaches back over at most three words, never across a comma or "but"
-NEGATED = re.compile(
-    r"\b(?:not|no|never|without|except|avoid|excluding|isn't|doesn't|don't|won't|can't|cannot|"
-    r"does not|do not|is not|apart from|other than|but not)\b(?:\s+(?!but\b)[\w'-]+){0,3}\s*$",
+# Negation is read only where it is directly about the day, need or price; a "not", "no" or "without"
+# elsewhere in the sentence ("not too busy on Tuesday", "with no stairs on Monday", "can't get in
+# without a hoist") says nothing about it.
+_DAY = r"(?:mon|tues?|weds?|thu(?:rs?)?|fri|sat|sun)(?:day)?s?\.?|wednesdays?|weekends?|weekdays?"
+_DAY_LIST = (
+    rf"(?:the\s+|a\s+)?(?:{_DAY})"
+    rf"(?:\s*(?:,\s*)?(?:or|and|nor|/)\s*(?:on\s+)?(?:{_DAY})"
+    rf"|\s*,\s*(?:{_DAY})(?=(?:\s*,\s*(?:{_DAY}))*\s*,?\s*(?:or|and|nor)\s+(?:{_DAY})))*"
+)
+# "not (on) Mondays", "no Mondays", "never on a Monday", "can't do Monday or Tuesday", "except Monday",
+# "apart from Monday", "other than Monday", "any day but Monday", "isn't free on Mondays"
+NEGATED_DAYS = re.compile(
+    r"\b(?:not|no|never|except|excluding|apart from|other than|avoid(?:ing)?|"
+    r"(?:any ?day|anything|any time|every ?day|all week)\s+but|"
+    r"(?:can't|cannot|can not|couldn't|won't|will not|doesn't|does not|don't|do not|isn't able to)\s+"
+    r"(?:do|make|manage|go(?:\s+on)?|come(?:\s+on)?)|"
+    r"(?:not|isn't|aren't|is not|are not|never)\s+(?:free|available|around)(?:\s+on)?|unavailable(?:\s+on)?|"
+    r"(?:has|have|got|there's|there is)\s+no\s+[\w'-]+(?:\s+[\w'-]+)?\s+on)"
+    rf"\s+(?:on\s+|at\s+)?({_DAY_LIST})",
+    re.I,
+)
+# just before a need: "doesn't need a hoist", "no need for a hoist", "she has no wheelchair", "can manage without
+# a hoist", "no hoist needed" ("without a hoist" alone means the hoist is needed)
+NEGATED_NEED_BEFORE = re.compile(
+    r"\b(?:(?:doesn't|don't|does not|do not|won't|will not|wouldn't|would not|didn't|did not|not|never|no longer)\s+"
+    r"(?:need|needs|use|uses|require|requires|want|wants|have|has)(?:\s+to\s+(?:use|have))?|needn't|"
+    r"no need (?:for|of)|(?:hasn't|haven't) got|(?:can|could) (?:manage|cope|get by|do) without|"
+    r"(?:manages|copes|gets by) without|(?:fine|ok|okay|alright|happy) without|no|not)"
+    r"\s+(?:(?:a|an|the|any|her|his|their)\s+)?$",
+    re.I,
+)
+# just after a need: "a hoist isn't needed", "hoist not required"
+NEGATED_NEED_AFTER = re.compile(
+    r"^(?:\s+(?:access|toilets?|rooms?|facilities))?\s+(?:(?:is|are)\s+)?(?:not|isn't|aren't|no longer)\s+"
+    r"(?:needed|required|necessary|an issue|a problem)\b",
+    re.I,
+)
+# "free" about the person's time, not the price: "free on Wednesdays", "free in the mornings", "free after 2pm"
+FREE_WHEN = re.compile(
+    rf"\bfree\s+(?:(?:on|every|most|all|any)\s+(?:{_DAY}|mornings?|afternoons?|evenings?)"
+    r"|in the (?:mornings?|afternoons?|evenings?)|(?:after|before|from|until|till)\s+\d)",
+    re.I,
+)
+# just before "free": "not free", "isn't free", "doesn't have to be free", "not necessarily free"
+NEGATED_COST = re.compile(
+    r"\b(?:not|isn't|aren't|doesn't|don't|needn't|no)\s+(?:(?:have|need)\s+to\s+)?(?:be\s+)?"
+    r"(?:necessarily\s+|always\s+)?(?:for\s+)?$",
     re.I,
 )
 POSTCODE = re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?)(?:\s*(\d[A-Z]{2}))?\b", re.I)
 CLOCK = re.compile(
-    r"\b(before|by|until|till|after|from|at|around|about)\s+"
+    r"\b((?:no|not|nothing|none) (?:later|earlier) than|(?:not|nothing|none|no) (?:before|after)|"
+    r"later than|earlier than|before|by|until|till|after|from|at|around|about)\s+"
     r"(\d{1,2})(?:[:.](\d{2}))?\s*(a\.?m\.?|p\.?m\.?|o'?clock)?(?!\w)",
     re.I,
 )
@@ -94,6 +137,15 @@ UNREAD_AGE = re.compile(
 )
 # words after "in"/"near" that are not places
 NOT_PLACES = frozenset({"the", "a", "an", "her", "his", "their", "my", "our", "your", "i", "essex", "uk", "england"})
+# capitalised words after "in"/"around" that are times, people or languages, never places ("around Christmas",
+# "in Summer", "near Mum"); months and days are added where they are used
+NOT_PLACE_WORDS = frozenset(
+    {"christmas", "xmas", "easter", "new", "boxing", "halloween", "whitsun", "whitsuntide", "advent", "lent"}
+    | {"ramadan", "eid", "diwali", "hanukkah", "passover", "vaisakhi", "bank", "half", "half-term", "term"}
+    | {"spring", "summer", "autumn", "winter", "am", "pm", "mum", "dad", "mother", "father", "nan", "nana", "gran"}
+    | {"granny", "grandma", "grandad", "grandpa", "he", "she", "they", "we", "it", "this", "that", "there", "ot"}
+    | {"english", "welsh", "bsl", "british", "makaton", "nhs", "gp", "covid", "lockdown", "ms", "mnd", "copd"}
+)
 NEED_WORDS: dict[str, tuple[str, ...]] = {
     "hoist": ("pool hoist", "hoist"),
     "pool_pod": ("pool pod",),
@@ -114,7 +166,14 @@ NEED_NAMES = {
     "wheelchair": "wheelchair access",
     "accessible_changing": "accessible changing rooms",
 }
-NEAR = re.compile(r"\b(near|nearby|around|close to|not far from|within reach of|or near|surrounding)\b", re.I)
+# "around" is about a place unless a time follows ("around Christmas", "around 10am", "around lunchtime")
+NEAR = re.compile(
+    r"\b(near|nearby|around(?!\s+(?:\d|christmas|easter|new year|half[- ]term|the (?:holidays|weekend|\d)|"
+    r"lunch|midday|noon|tea ?time|(?:mon|tues|wednes|thurs|fri|satur|sun)day|"
+    r"(?:jan|febr)uary|march|april|may|june|july|august|september|october|november|december))|"
+    r"close to|not far from|within reach of|or near|surrounding)\b",
+    re.I,
+)
 FOLLOW_UP = re.compile(r"^\s*(what about|how about|and\b|or\b|what if|any on|anything on|same but|also)", re.I)
 
 
@@ -268,10 +327,14 @@ class Towns:
         return self.names.get(town, town.title())
 
 
-def _negated(text: str, start: int) -> bool:
-    """Whether the words just before ``start`` negate what follows ("not on", "doesn't need a")."""
-    before = re.split(r"[,;.!?]|\bbut\b", text[max(0, start - 40) : start])[-1]
-    return bool(NEGATED.search(before))
+def _negated_cost(text: str, start: int) -> bool:
+    """Whether "free" at ``start`` is negated directly ("not free", "doesn't have to be free")."""
+    return bool(NEGATED_COST.search(text[max(0, start - 40) : start]))
+
+
+def _negated_need(text: str, start: int, end: int) -> bool:
+    """Whether the need at ``start:end`` is said not to be needed ("doesn't need a hoist", "no hoist needed")."""
+    return bool(NEGATED_NEED_BEFORE.search(text[max(0, start - 40) : start]) or NEGATED_NEED_AFTER.search(text[end:]))
 
 
 def _clock_minutes(hour: str, minute: str | None, meridiem: str | None) -> int | None:
@@ -299,8 +362,9 @@ def _parse_days(text: str, lowered: str, q: Question) -> None:
         (r"\bweekends?\b", ["SA", "SU"]),
     ):
         hits += [(m.start(), code) for m in re.finditer(pattern, lowered) for code in codes]
+    negated_spans = [m.span(1) for m in NEGATED_DAYS.finditer(lowered)]
     for start, code in sorted(hits, key=lambda hit: hit[0]):
-        (negated if _negated(lowered, start) else wanted).append(code)
+        (negated if any(s <= start < e for s, e in negated_spans) else wanted).append(code)
     q.days = list(dict.fromkeys(wanted))
     q.not_days = [d for d in dict.fromkeys(negated) if d not in q.days]
     if q.not_days and not q.days:
@@ -321,12 +385,21 @@ def _parse_times(lowered: str, q: Question) -> None:
         if minutes is None:
             q.unread.append(m.group(0).strip())
             continue
-        op = "before" if word in ("before", "by", "until", "till") else "after" if word in ("after", "from") else "at"
+        op = CLOCK_OPS[word.removesuffix(" than").split()[-1]]
+        if word.split()[0] in ("no", "not", "nothing", "none"):  # "no later than 10am": before; "not before": after
+            op = "after" if op == "before" else "before"
         q.clock = (op, f"{minutes // 60:02d}:{minutes % 60:02d}")
         periods = [t for t in PERIODS if _period_fits(t, op, minutes)]
         if not q.times:
             q.times = periods
         break
+
+
+CLOCK_OPS = {
+    **dict.fromkeys(("before", "by", "until", "till", "earlier"), "before"),
+    **dict.fromkeys(("after", "from", "later"), "after"),
+    **dict.fromkeys(("at", "around", "about"), "at"),
+}
 
 
 def _period_fits(period: str, op: str, minutes: int) -> bool:
@@ -377,7 +450,11 @@ def _parse_places(text: str, q: Question, towns: Towns) -> None:
         while words and words[-1].lower().rstrip("s") in known | {w.rstrip("s") for w in known}:
             words.pop()  # "in West Mersea Tuesdays" → "West Mersea"
         phrase = " ".join(words)
-        if not words or words[0].lower() in NOT_PLACES | known or towns.find(phrase):
+        if (
+            not words
+            or re.sub(r"['’]s$", "", words[0].lower()) in NOT_PLACES | NOT_PLACE_WORDS | known
+            or towns.find(phrase)
+        ):
             continue
         if POSTCODE.fullmatch(phrase) or activity_list().find(phrase):
             continue
@@ -415,11 +492,14 @@ def parse_question(text: str, towns: Towns) -> Question:
         r"|\bfree\b[^.?!;]{0,15}\bfor (?:the |a |her |his )?carers?\b"
     )
     carer_match = carer.search(lowered)
-    q.carer_free = bool(carer_match) and not _negated(lowered, carer_match.start() if carer_match else 0)
+    q.carer_free = carer_match is not None and not (
+        _negated_cost(lowered, carer_match.start()) or re.search(r"n't\b|\bnot\b|\bnever\b", carer_match.group())
+    )
     rest_cost = carer.sub(lambda m: " " * len(m.group()), lowered)
     rest_cost = re.sub(r"(?:-|\bstep |\bhands |\bbarrier )free\b", lambda m: " " * len(m.group()), rest_cost)
+    rest_cost = re.sub(FREE_WHEN, lambda m: " " * len(m.group()), rest_cost)  # "she is free on Wednesdays"
     q.free = any(
-        not _negated(rest_cost, m.start())
+        not _negated_cost(rest_cost, m.start())
         for m in re.finditer(r"\b(free|no cost|costs nothing|without paying|free of charge)\b", rest_cost)
     )
     _parse_age(lowered, q)
@@ -477,7 +557,7 @@ def _parse_needs(text: str, q: Question) -> None:
             if any(s < m.end() and m.start() < e for s, e in taken):
                 continue
             taken.append((m.start(), m.end()))
-            if not _negated(text, m.start()):  # "doesn't need a hoist", "she has no wheelchair"
+            if not _negated_need(text, m.start(), m.end()):  # "doesn't need a hoist", "she has no wheelchair"
                 found.append((m.start(), m.end(), tag))
     found.sort()
     groups: list[list[str]] = []
@@ -785,9 +865,10 @@ class ActivityIndex:
 
         ``vectors`` (one per activity) are embeddings computed elsewhere, e.g. by a hosted model.
         """
+        if vectors is not None and len(vectors) != len(activities):
+            raise ValueError(f"{len(vectors)} vectors for {len(activities)} activities")
+        self._replace_legacy(activities)
         if vectors is not None:
-            if len(vectors) != len(activities):
-                raise ValueError(f"{len(vectors)} vectors for {len(activities)} activities")
             for start in range(0, len(activities), batch):
                 chunk = activities[start : start + batch]
                 self._collection.upsert(
@@ -852,6 +933,34 @@ class ActivityIndex:
             self._mirror = FilterMirror.load(self._collection)
             self._mirror_stamp = stamp
         return self._mirror
+
+    def _replace_legacy(self, activities: Sequence[Activity]) -> int:
+        """Remove the copies an index built before ids carried their feed or file holds of these records
+        (``openactive:{id}``, a plain-CSV row's bare id), so a re-import replaces them instead of adding a
+        second copy. Only a stored record from the same kind of source with the same publisher id is removed:
+        a bare CSV id that is also an ORUK service's id leaves the service alone."""
+        wanted = {old: a for a in activities if (old := legacy_id(a))}
+        if not wanted:
+            return 0
+        gone = []
+        olds = list(wanted)
+        for start in range(0, len(olds), 512):
+            got = self._collection.get(ids=olds[start : start + 512], include=["metadatas"])
+            for i, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
+                if not meta or not meta.get("record"):
+                    continue
+                stored, new = Activity.model_validate_json(str(meta["record"])), wanted[i]
+                if (
+                    stored.source.split(":", 1)[0] == new.source.split(":", 1)[0]
+                    and (stored.source_id or stored.id) == new.source_id
+                    and (not stored.source.startswith("csv:") or stored.source == new.source)
+                ):
+                    gone.append(i)
+        if gone:
+            log.info("replacing %d record(s) stored under their old ids", len(gone))
+            self._collection.delete(ids=gone)
+            self._touch()
+        return len(gone)
 
     def delete(self, ids: Iterable[str]) -> int:
         ids = list(ids)

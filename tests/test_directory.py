@@ -125,7 +125,7 @@ def test_when_rpde_items_are_malformed_or_deleted_then_each_gets_a_reason(tmp_pa
     ])))
     result = import_path(feed, today=THEN)
     assert [a.source_id for a in result.activities] == ["1402CBP20150217"]
-    assert result.deleted == ["openactive:example.org/next:gone"]
+    assert result.deleted == ["openactive:example.org/next:gone", "openactive:gone"]  # and its pre-feed id
     reasons = {r["id"]: r["reason"] for r in result.rejected}
     assert reasons["no-data"] == "no data object"
     assert "state is weird" in reasons["odd"]

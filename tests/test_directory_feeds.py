@@ -163,7 +163,44 @@ def test_when_two_publishers_use_the_same_id_then_both_are_kept(tmp_path: Path) 
     (from_a,) = import_path(a, today=TODAY).activities
     (from_b,) = import_path(b, today=TODAY).activities
     assert from_a.id != from_b.id and from_a.source_id == from_b.source_id == "42"
-    assert import_path(deleted_b, today=TODAY).deleted == [from_b.id]  # a later page of B deletes only B's
+    # a later page of B deletes B's record, and the id an index built before ids carried their feed held it under
+    assert import_path(deleted_b, today=TODAY).deleted == [from_b.id, "openactive:42"]
+    assert from_a.id not in import_path(deleted_b, today=TODAY).deleted
+
+
+def test_when_an_index_holds_records_under_their_old_ids_then_a_re_import_replaces_them(tmp_path: Path) -> None:
+    from assistant.services import Services
+    from assistant.settings import Settings
+
+    svc = Services(Settings(home=tmp_path / "home", whisper_threads=2))
+    feed = _write(tmp_path, "page1.json", _rpde([_series("42", "Aquafit"), _series("43", "Boxing")]))
+    rows = tmp_path / "clubs.csv"
+    rows.write_text("id,name,town\n7,Walk,Witham\n8,Swim,Maldon\n")
+    new = [*import_path(feed, today=TODAY).activities, *import_path(rows).activities]
+    # the index as it was before ids carried their feed or file: openactive:42, and the CSV's bare 7 and 8;
+    # an ORUK service's id is bare too, and one that equals a CSV row's ("9") must survive the CSV's import
+    old = [a.model_copy(update={"id": directory.legacy_id(a)}) for a in new]
+    (service,) = import_path(_write(tmp_path, "oruk.json", [_service("9")]), today=TODAY).activities
+    svc.index.upsert([*old, service])
+    assert svc.index.ids() == {"openactive:42", "openactive:43", "7", "8", "9"}
+
+    rows.write_text("id,name,town\n7,Walk,Witham\n8,Swim,Maldon\n9,Bowls,Harlow\n")
+    report = svc.ingest([feed, rows])
+    assert report.rejected == []
+    assert svc.index.ids() == {a.id for a in new} | {"csv:clubs.csv:9", "9"}  # replaced, not duplicated
+    assert svc.index.count() == 6
+    gone = _write(tmp_path, "page2.json", _rpde([{"state": "deleted", "id": "43"}]))
+    svc.index.upsert([old[1]])  # 43 back under its old id: a deletion reaches it
+    svc.ingest([gone])
+    assert not {"openactive:43", new[1].id} & svc.index.ids()
+
+
+def test_when_the_sample_directory_is_imported_then_its_ids_are_the_services_own(tmp_path: Path) -> None:
+    sample = Path(__file__).resolve().parent.parent / "knowledge" / "sample-directory.json"
+    raw = json.loads(sample.read_text())["contents"]
+    activities = import_path(sample).activities
+    assert [a.id for a in activities] == [r["id"] for r in raw if r.get("status", "active") == "active"]
+    assert all(directory.legacy_id(a) is None for a in activities)
 
 
 # ── hostile files ───────────────────────────────────────────────────────────

@@ -61,6 +61,61 @@ def test_when_a_question_is_read_then_negations_ages_days_times_and_places_are_r
         assert getattr(q, key) == value, key
 
 
+# The reviewer's sentences: a negation counts only when it is directly about the day, need or price.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("swimming in Colchester, she can't get in the pool without a hoist", {"needs": ["hoist"]}),
+        ("swimming in Colchester, she won't manage without a Changing Places toilet", {"needs": ["changing_places"]}),
+        ("swimming in Chelmsford - no good without a pool hoist", {"needs": ["hoist"]}),
+        ("without a hoist she can't get in, swimming in Colchester", {"needs": ["hoist"]}),
+        ("gym in Chelmsford, no hoist needed but a Changing Places toilet", {"needs": ["changing_places"]}),
+        ("swimming, no need for a hoist", {"needs": []}),
+        ("swimming, a hoist isn't needed", {"needs": []}),
+        ("no wheelchair access needed, bowls in Maldon", {"needs": []}),
+        ("walking netball in Southend with no stairs on Monday", {"days": ["MO"], "not_days": []}),
+        ("walking group in Colchester without a carer on Tuesday", {"days": ["TU"], "not_days": []}),
+        ("she never misses her Wednesday, swimming in Colchester", {"days": ["WE"], "not_days": []}),
+        ("a class in Chelmsford that is not too busy on Tuesday", {"days": ["TU"], "not_days": []}),
+        ("gym in Harlow, not too far from the bus, on Thursday", {"days": ["TH"], "not_days": []}),
+        ("she can't do Mondays, something in Chelmsford", {"not_days": ["MO"]}),
+        ("she can't do Monday or Tuesday, anything in Braintree?", {"not_days": ["MO", "TU"]}),
+        ("walking football, any day except Monday, Chelmsford", {"not_days": ["MO"]}),
+        ("bowls, apart from Monday", {"not_days": ["MO"]}),
+        ("bowls, any day but Monday", {"not_days": ["MO"]}),
+        ("bowls, no Mondays please", {"not_days": ["MO"]}),
+        ("bowls, not Monday, Tuesday is fine", {"days": ["TU"], "not_days": ["MO"]}),
+        ("boccia in Harlow, not Friday but Thursday is fine", {"days": ["TH"], "not_days": ["FR"]}),
+        ("singing group in Witham, not free but cheap", {"free": False}),
+        ("singing group, she can't afford much so free please", {"free": True}),
+        ("She is free on Wednesday, dance in Chelmsford", {"free": False, "days": ["WE"]}),
+        ("swimming in Chelmsford, no later than 10am", {"clock": ("before", "10:00"), "unread": []}),
+        ("yoga in Colchester no earlier than 6pm", {"clock": ("after", "18:00"), "unread": []}),
+        ("swim in Chelmsford, nothing before 10am", {"clock": ("after", "10:00")}),
+        ("something in Colchester around Christmas", {"towns": ["colchester"], "near": False, "unplaced": []}),
+        ("anything in Summer in Colchester for Mum", {"unplaced": []}),
+        ("Swimming near Mersea Island", {"unplaced": ["Mersea Island"]}),
+    ],
+)
+def test_when_a_negation_or_time_phrase_is_not_about_the_day_or_need_then_it_is_read_as_meant(
+    text: str, expected: dict[str, Any]
+) -> None:
+    q = parse_question(text, TOWNS)
+    for key, value in expected.items():
+        assert getattr(q, key) == value, key
+
+
+def test_when_a_hoist_is_needed_to_get_in_then_every_result_has_one_and_no_place_note_for_christmas(
+    signposter: Signposter,
+) -> None:
+    answer, q = signposter.ask("swimming in Colchester, she can't get in the pool without a hoist", 5)
+    assert q.needs == ["hoist"] and answer.results
+    shown = [a for a in signposter.index.activities() if (a.source_id or a.id) in {m.id for m in answer.results}]
+    assert len(shown) == len(answer.results) and all("hoist" in a.accessibility for a in shown)
+    christmas, _ = signposter.ask("swimming in Colchester around Christmas", 5)
+    assert christmas.results and "couldn't place" not in christmas.answer
+
+
 def test_when_asked_for_over_60s_then_no_result_excludes_that_age_and_ages_are_shown(signposter: Signposter) -> None:
     answer, q = signposter.ask("gym for over 60s in Braintree", 5)
     assert q.age == 60
