@@ -495,6 +495,7 @@ _STREET_TYPES = (
     "caddesi square road street lane drive avenue close way place court crescent"
 )
 _STREET_TYPE_WORDS = frozenset(_STREET_TYPES.split())
+STREET_TYPE_WORDS = _STREET_TYPE_WORDS  # "road", "lane", "close": redaction's test of a carried name reads these
 _STREET_ENDINGS = (
     "strasse", "straße", "str.", "gasse", "weg", "platz", "allee", "damm", "ufer", "steig", "pfad",
     "katu", "tie", "kuja", "polku", "kaari", "rinne", "gata", "gatan", "vägen", "väg", "vej", "vegur", "vegen",
@@ -972,6 +973,7 @@ _PRONOUN_WORDS = (
     "These Those There Here What Which Whoever Mum Dad Mother Father Nan Grandad Grandma"
 )
 _PRONOUNS = frozenset(_PRONOUN_WORDS.split())
+PRONOUNS = _PRONOUNS
 _SUBJECT_VERB = re.compile(
     rf"((?:{_UNAME}[ \t]+){{0,3}}{_UNAME})[ \t]+(?:lives|lived|said|says|shouted|asked|replied|told|spent|began|"
     r"had\s+given|is\s+from|will\s+be\s+talking|was\s+born)\b"

@@ -19,14 +19,18 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rapidfuzz import fuzz
 
 from assistant.errors import EgressBlocked
+from assistant.recognizers import NOT_NAMES as RECOGNISER_NOT_NAMES
 from assistant.recognizers import (
+    PRONOUNS,
+    STREET_TYPE_WORDS,
     UK_PLACES,
     Detection,
     detect_uk,
@@ -47,11 +51,13 @@ __all__ = [
     "PresidioRedactor",
     "Pseudonyms",
     "Redactor",
+    "carried_names",
     "guard_egress",
     "join_address_parts",
     "known_spans",
     "make_redactor",
     "redact_together",
+    "remembering",
     "resolve_overlaps",
 ]
 
@@ -113,7 +119,9 @@ GUARDED_TYPES = (DIRECT_IDENTIFIERS - {"PERSON"}) | {"PASSPORT", "DRIVING_LICENC
 
 TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "doctor", "nurse", "sir", "dame", "lady", "lord"})
 PLACEHOLDER = re.compile(r"\[[A-Z_]+_\d+\]")
-GREETING = re.compile(r"(?:Good\s+)?(?:Morning|Afternoon|Evening|Hello|Hi|Hiya|Thanks|Dear|Bye|Cheers),?\s+(?=\S)")
+GREETING = re.compile(
+    r"(?:Good\s+)?(?:Morning|Afternoon|Evening|Hello|Hi|Hiya|Hey|Alright|Thanks|Ta|Dear|Bye|Cheers|Night),?\s+(?=\S)"
+)
 FUZZY_NAME_SCORE = 85.0
 
 
@@ -318,10 +326,13 @@ _LETTER = r"[^\W\d_](?![\w'’])"
 SPELLED = re.compile(rf"(?<![\w'’]){_LETTER}(?:{SPELLED_GAP}{_LETTER})+")
 
 
-def _spelled(word: str) -> str | None:
-    """A regex for a name spelled out letter by letter: 'O K A F O R', 'O-K-A-F-O-R', 'o, k, a, f, o, r'."""
+def _spelled(word: str, least: int = 3) -> str | None:
+    """A regex for a name spelled out letter by letter: 'O K A F O R', 'O-K-A-F-O-R', 'o, k, a, f, o, r'.
+
+    Three letters will do for a known name ("A N N"); names redaction found itself need ``least=4``.
+    """
     letters = [ch for ch in word if ch.isalpha()]
-    if len(letters) < 3:
+    if len(letters) < least:
         return None
     return r"(?<![\w])" + SPELLED_GAP.join(re.escape(ch) for ch in letters) + r"(?![\w])"
 
@@ -333,18 +344,37 @@ def _unspell(span: str) -> str:
     return span
 
 
-def _spelled_out(text: str) -> list[Finding]:
+# Before a spelling: "spelled", "that's", "it's", "surname", "name is", "as in".
+SPELLING_CUE = re.compile(
+    r"(?i:\bspel(?:led|t|ls?|ling)\b|\bthat['’]?s\b|\bthat\s+is\b|\bit['’]?s\b|\bit\s+is\b|\bsurname\b|"
+    r"\bname\b(?:\s+is)?|\bas\s+in\b)[\s,.:;-]*$"
+)
+
+
+def _spelled_out(text: str, findings: Sequence[Finding], names: Iterable[str] = ()) -> list[Finding]:
     """A word spelled letter by letter is a name being given ("Okafor. O-K-A-F-O-R."): both go.
 
-    Capitals only, three letters or more, and never a town ("C-O-L-C-H-E-S-T-E-R" stays for signposting).
+    Capitals, four letters or more, never a town ("C-O-L-C-H-E-S-T-E-R" stays for signposting), and
+    only where it is a name being given: after a cue ("spelled", "that's", "it's"), right after a name
+    found in the text or after the word it spells ("Okafor. O-K-A-F-O-R."), or spelling a name found
+    or known. "I I I" (a stutter), "B B C", "C O P D", "P I P" and "A, B, C" stay.
     """
+    people = [f for f in findings if f.type == "PERSON"]
+    named = {t for n in names for t in _name_tokens(n)}
+    named |= {t for f in people for t in _name_tokens(text[f.start : f.end])}
     out: list[Finding] = []
     for m in SPELLED.finditer(text):
         letters = "".join(ch for ch in m.group() if ch.isalpha())
-        if len(letters) < 3 or not letters.isupper():
+        if len(letters) < 4 or not letters.isupper():
             continue
         word = letters.capitalize()
         if word in UK_PLACES or word.lower() in NOT_NAMES:
+            continue
+        before = text[max(0, m.start() - 30) : m.start()]
+        after_name = any(f.end <= m.start() and re.fullmatch(r"[\s,.:;-]*", text[f.end : m.start()]) for f in people)
+        said = re.search(r"([A-Z][a-z]+)[\s,.:;-]*$", before)  # "Okafor. O-K-A-F-O-R.": the word, then its letters
+        said_first = bool(said and said.group(1) == word)
+        if not (letters.lower() in named or after_name or said_first or SPELLING_CUE.search(before)):
             continue
         out.append(Finding(type="PERSON", start=m.start(), end=m.end(), score=0.6, placeholder=""))
         out += [
@@ -605,8 +635,17 @@ class PresidioRedactor:
         self.threshold = settings.redaction_threshold
         self._analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
         self._entities = [e for e in ENTITY_TYPES if e not in ("KNOWN", "STREET_ADDRESS", "DATE_OF_BIRTH")]
+        self._memo: dict[str, list[Finding]] | None = None  # set only inside remembering()
 
     def _presidio(self, text: str) -> list[Finding]:
+        if self._memo is not None and text in self._memo:
+            return list(self._memo[text])
+        findings = self._analyse(text)
+        if self._memo is not None:
+            self._memo[text] = findings
+        return list(findings)
+
+    def _analyse(self, text: str) -> list[Finding]:
         findings: list[Finding] = []
         pieces = chunks(text)
         # spaCy's pipe over all chunks at once is about twice as fast as one call per chunk
@@ -633,17 +672,21 @@ class PresidioRedactor:
                 )
         return findings
 
-    def _find(self, text: str, known: Sequence[str]) -> list[tuple[Finding, str]]:
-        """Findings with the identity each stands for (the known value, or the text itself)."""
+    def _find(self, text: str, known: Sequence[str], carried: Sequence[str] = ()) -> list[tuple[Finding, str]]:
+        """Findings with the identity each stands for (the known value, or the text itself).
+
+        ``carried``: people found elsewhere in the assessment, matched here as whole words only.
+        """
         detections = detect_uk(text)
         found = self._presidio(text) + [
             Finding(type=d.type, start=d.start, end=d.end, score=d.score, placeholder="") for d in detections
         ]
-        found += _spelled_out(text)
+        found += _spelled_out(text, found, [*known, *carried])
         found += _repeat_mentions(text, found)
         addresses = join_address_parts(text, [f for f in found if f.type == "ADDRESS"])
         found = [f for f in found if f.type != "ADDRESS"] + addresses
-        matches = _merge_known(KnownIdentifiers(known).find(text, detections)) if known else []
+        matches = KnownIdentifiers(known).find(text, detections) if known else []
+        matches = _merge_known(matches + _carried_matches(text, carried, known))
         matches = _merge_known([w for k in matches if (w := _widen(k, found, text)) is not None])
         first = [
             (Finding(type=k.type, start=k.start, end=k.end, score=1.0, placeholder=""), k.identity) for k in matches
@@ -661,15 +704,17 @@ class PresidioRedactor:
     def redact(self, text: str, known: Sequence[str] = (), pseudonyms: Pseudonyms | None = None) -> Redaction:
         """Replace every finding with its placeholder.
 
-        People already in ``pseudonyms`` (found earlier in the assessment) count as known
-        identifiers here: "Daniel" after "My son Daniel" in an earlier segment is still Daniel.
+        People already in ``pseudonyms`` (found elsewhere in the assessment) are redacted here too:
+        "Daniel" after "My son Daniel" in another segment is still Daniel. Only names that look like
+        a person's (:func:`carried_names`) are carried, and only as whole words: no misspellings or
+        prefixes, which are kept for the case's own known identifiers.
         """
         pseudonyms = pseudonyms if pseudonyms is not None else Pseudonyms()
-        known = [*known, *(name for name in pseudonyms.people() if name not in known)]
+        carried = carried_names(pseudonyms.people(), known)
         pieces: list[str] = []
         cursor = 0
         out: list[Finding] = []
-        found = self._find(text, known)
+        found = self._find(text, known, carried)
         fullest = _fullest_names([identity for finding, identity in found if finding.type == "PERSON"])
         for finding, identity in found:
             tag = pseudonyms.placeholder(finding.type, fullest.get(identity, identity))
@@ -692,7 +737,7 @@ def _repeat_mentions(text: str, findings: Sequence[Finding]) -> list[Finding]:
     if not names:
         return []
     pattern = r"\b(?:" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")\b"
-    spelled = "|".join(p for n in sorted(names, key=len, reverse=True) if (p := _spelled(n)))
+    spelled = "|".join(p for n in sorted(names, key=len, reverse=True) if (p := _spelled(n, least=4)))
     spans = [m.span() for m in re.finditer(pattern, text)]
     if spelled:  # "Okafor. O-K-A-F-O-R."
         spans += [m.span() for m in re.finditer(spelled, text, re.IGNORECASE)]
@@ -731,6 +776,22 @@ def _fullest_names(names: Sequence[str]) -> dict[str, str]:
 # Words spaCy's small model tags as PERSON that signposting and the note need.
 NOT_NAMES = frozenset(
     [
+        # greetings and endearments: "Alright Darren" is Darren, "Thanks love" names no one
+        "alright",
+        "hello",
+        "hi",
+        "hiya",
+        "hey",
+        "morning",
+        "afternoon",
+        "evening",
+        "night",
+        "thanks",
+        "ta",
+        "cheers",
+        "bye",
+        "dear",
+        "love",
         "monday",
         "tuesday",
         "wednesday",
@@ -781,6 +842,81 @@ def _plausible_name(span: str) -> bool:
     if not words or PLACEHOLDER.search(span) or not any(w[0].isupper() for w in words):
         return False
     return not all(w.strip(".,'’").lower() in NOT_NAMES or w.strip(".,'’") in UK_PLACES for w in words)
+
+
+# ── people carried across an assessment ─────────────────────────────────────
+
+# A word shaped like a name: "Daniel", "O'Brien", "McAllister", "Smith-Jones"; not "I've", "Parkinson's", "BBC".
+_NAME_SHAPE = re.compile(r"(?:Mc|Mac|O['’]|D['’])?[A-Z][a-z]+(?:-[A-Z][a-z]+)?")
+# Words that make a capitalised phrase a thing, not a person: "Bowls Club", "Passenger Assist", "Melbourne Park".
+_THINGS = (
+    "club park centre center assist group service services team society trust hall pool gym leisure church chapel "
+    "library school college surgery practice hospital clinic ward unit country cafe café shop line card badge bus "
+    "association council network project partnership foundation charity reconnect bowls football cricket rugby "
+    "tennis bingo choir market garden gardens walk walks"
+)
+THING_WORDS = frozenset(_THINGS.split()) | STREET_TYPE_WORDS
+
+
+def _name_like(word: str) -> bool:
+    return (
+        bool(_NAME_SHAPE.fullmatch(word))
+        and word.lower() not in NOT_NAMES
+        and word not in RECOGNISER_NOT_NAMES
+        and word not in UK_PLACES
+        and word not in PRONOUNS
+        and word.lower() not in THING_WORDS
+    )
+
+
+def carried_names(people: Iterable[str], known: Sequence[str] = ()) -> list[str]:
+    """The people found in one part of an assessment that are redacted in every other part.
+
+    Only names that look like a person's: every word (titles aside) shaped like a name and none of
+    them a day, a place, a greeting or a thing ("Club", "Assist", "Park"). spaCy's guesses such as
+    "I've", "Parkinson's", "Bowls Club" or "Passenger Assist" stay where they were found.
+    """
+    out: list[str] = []
+    for name in people:
+        words = [w for w in name.split() if w.lower().strip(".") not in TITLES]
+        if words and all(_name_like(w) for w in words) and name not in known and name not in out:
+            out.append(name)
+    return out
+
+
+def _carried_matches(text: str, carried: Sequence[str], known: Sequence[str] = ()) -> list[KnownMatch]:
+    """Whole-word, case-sensitive occurrences of carried names: the full name, each part and its spelling.
+
+    A part shared with a known name ("Okafor" of "Daniel Okafor" when the client is Margaret Okafor)
+    is left to the known name; nothing is matched by prefix or by a near miss ("She" is not "Sheila").
+    """
+    own = {t for k in known for t in _name_tokens(k)}
+    found: list[KnownMatch] = []
+    for full in carried:
+        parts = [w for w in full.split() if w.lower().strip(".") not in TITLES]
+        # "Dr Shah" is matched as "Shah": the title stays in the text ("Dr [PERSON_3]")
+        terms = [" ".join(parts), *(p for p in parts if p.lower() not in own and len(p) >= 2)]
+        for term in dict.fromkeys(terms):
+            pattern = r"(?<![\w'’])" + r"\s+".join(re.escape(w) for w in term.split()) + r"(?![\w])"
+            found += [KnownMatch("PERSON", m.start(), m.end(), full) for m in re.finditer(pattern, text)]
+            if " " not in term and (spelled := _spelled(term, least=4)):
+                found += [KnownMatch("PERSON", m.start(), m.end(), full) for m in re.finditer(spelled, text, re.I)]
+    return found
+
+
+@contextmanager
+def remembering(redactor: Redactor) -> Iterator[None]:
+    """Within the block the redactor remembers what spaCy found in each text, so redacting the
+    same texts twice (a transcript's two passes) costs one analysis. Forgotten on leaving."""
+    memo_owner = redactor if isinstance(redactor, PresidioRedactor) else None
+    if memo_owner is None or memo_owner._memo is not None:
+        yield
+        return
+    memo_owner._memo = {}
+    try:
+        yield
+    finally:
+        memo_owner._memo = None
 
 
 # ── the egress guard ────────────────────────────────────────────────────────

@@ -192,20 +192,27 @@ class Services:
 
         The transcriber starts a segment at every pause, so "Yes, it's 943 476" and "5919." can be
         two segments: each run of one speaker's consecutive segments is redacted as one text and
-        the placeholders go back into the segments. People named earlier (in this transcript or,
-        through ``mapping``, an earlier one) stay known for the rest. The copy keeps none of the
-        original words: Whisper's word timings and number-check notes are dropped from it.
+        the placeholders go back into the segments. Two passes: the first finds everyone the
+        transcript names, the second redacts every segment with them known, so "Daniel" in the
+        first line is redacted when only a later line says "my son Daniel" (people in ``mapping``,
+        from an earlier transcript, are known too). The copy keeps none of the original words:
+        Whisper's word timings and number-check notes are dropped from it.
         """
-        from assistant.redaction import Pseudonyms, redact_together
+        from assistant.redaction import Pseudonyms, redact_together, remembering
 
-        pseudonyms = Pseudonyms(mapping)
-        segments = []
-        for run in _speaker_runs(transcript.segments):
-            texts = redact_together(self.redactor, [s.text for s in run], known, pseudonyms)
-            segments += [
-                s.model_copy(update={"text": text, "words": None, "review_reason": None})
-                for s, text in zip(run, texts, strict=True)
-            ]
+        runs = _speaker_runs(transcript.segments)
+        with remembering(self.redactor):
+            found = Pseudonyms(mapping)
+            for run in runs:  # first pass: who is named anywhere, and their placeholders in order of first mention
+                redact_together(self.redactor, [s.text for s in run], known, found)
+            pseudonyms = Pseudonyms(found.mapping)
+            segments = []
+            for run in runs:
+                texts = redact_together(self.redactor, [s.text for s in run], known, pseudonyms)
+                segments += [
+                    s.model_copy(update={"text": text, "words": None, "review_reason": None})
+                    for s, text in zip(run, texts, strict=True)
+                ]
         redacted = transcript.model_copy(update={"segments": segments, "text": " ".join(s.text for s in segments)})
         return redacted, pseudonyms.mapping
 
@@ -220,22 +227,23 @@ class Services:
 
         With an assessment, its stored pseudonym map is used and saved back, so a placeholder
         names the same person in the transcript view, the draft and the re-identified export.
+
+        The egress guard holds the case's known identifiers only. Names redaction found itself are
+        spaCy's guesses ("Parkinson's", "I've", "bowls club"): redaction already replaced every
+        whole-word mention of them in both passes, and guarding them with the known-name matching
+        (prefixes, near misses) would refuse drafts for words that are not names at all.
         """
         from assistant.drafting import ModelDrafter, OfflineDrafter
-        from assistant.redaction import Pseudonyms
         from assistant.templates import load_template
 
         spec = load_template(template)
-        guarded = list(known)  # the guard reads this list when the model is called
-        chat = self.chat_model(guarded)
+        chat = self.chat_model(list(known))
         if chat is None:
             return OfflineDrafter(self.embedder).draft(transcript, spec)
         stored = self.store.redaction_map(assessment_id) if assessment_id else None
         redacted, mapping = self.redact_transcript(transcript, known, stored)
         if assessment_id:
             self.store.save_redaction_map(assessment_id, mapping)
-        # everyone the transcript names is guarded too, not only the case's own identifiers
-        guarded += [name for name in Pseudonyms(mapping).people() if name not in guarded]
         return ModelDrafter(chat).draft(redacted, spec)
 
     # ── directory ───────────────────────────────────────────────────────────

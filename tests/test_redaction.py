@@ -400,3 +400,49 @@ def test_when_a_number_is_split_across_one_speakers_lines_then_the_guard_still_b
 ) -> None:
     with pytest.raises(EgressBlocked):
         guard_egress(redactor, "Write the note.\n\nTranscript:\n" + "\n".join(lines))
+
+
+# ── what is not a name stays ────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I I I don't know really.",  # Whisper's stutter
+        "I, I, I think so.",
+        "She watches the B B C every night.",
+        "My C O P D is worse in winter.",
+        "I get P I P now, the D W P sorted it.",
+        "A T M is round the corner, I use the A T M.",
+        "Plan A, B, C didn't work.",
+    ],
+)
+def test_when_letters_are_not_a_name_being_spelled_then_they_stay(redactor: PresidioRedactor, text: str) -> None:
+    assert redactor.redact(text, known=("Margaret Okafor",)).text == text
+
+
+def test_when_people_are_carried_forward_then_only_whole_names_are_matched(redactor: PresidioRedactor) -> None:
+    """Earlier segments' guesses ("Parkinson's", "I've", "Bowls Club") are not carried; names match as whole words."""
+    pseudonyms = Pseudonyms(
+        {"[PERSON_1]": "Sheila", "[PERSON_2]": "Parkinson's", "[PERSON_3]": "I've", "[PERSON_4]": "Bowls Club"}
+    )
+    text = "She goes to Melbourne Park on Tuesdays. I've seen the bowls club there."
+    assert redactor.redact(text, known=("Harold Pegrum",), pseudonyms=pseudonyms).text == text
+    # a carried name is still redacted where it is said, possessive included
+    assert redactor.redact("Sheila's lift was late.", pseudonyms=pseudonyms).text == "[PERSON_1]'s lift was late."
+
+
+def test_when_names_are_chosen_to_carry_then_only_people_are_kept() -> None:
+    from assistant.redaction import carried_names
+
+    found = ["I've", "Parkinson's", "Bowls Club", "Passenger Assist", "Alright", "Sheila", "Dr Shah", "Jean Pegrum"]
+    assert carried_names(found, known=("Harold Pegrum",)) == ["Sheila", "Dr Shah", "Jean Pegrum"]
+
+
+def test_when_a_greeting_comes_before_the_clients_name_then_it_is_still_the_client(
+    redactor: PresidioRedactor,
+) -> None:
+    pseudonyms = Pseudonyms()
+    out = redactor.redact("Alright Darren.", known=("Darren Mitchell",), pseudonyms=pseudonyms).text
+    assert out == "Alright [PERSON_1]."
+    assert pseudonyms.mapping == {"[PERSON_1]": "Darren Mitchell"}

@@ -203,3 +203,75 @@ def test_when_a_question_gives_a_postcode_then_it_is_read_here_and_sent_redacted
     assert "CO3" not in text and "3NB" not in text and "Okafor" not in text, text
     assert asked.towns == ["colchester"]  # the postcode district placed the question before redaction
     assert answer.results and answer.answer.startswith("She could try [")
+
+
+# ── a whole transcript: people found anywhere, guesses left alone ───────────
+
+
+def golden(case_id: str) -> tuple[Transcript, list[str]]:
+    """A golden case's transcript and the known identifiers the app would pass."""
+    import yaml
+
+    (path,) = (ROOT / "evals" / "data" / "ot").glob(f"{case_id}*.yaml")
+    case = yaml.safe_load(path.read_text(encoding="utf-8"))
+    details = case["case_details"]
+    fields = ("name", "preferred_name", "date_of_birth", "nhs_number", "address", "postcode", "phone")
+    known = [str(details[k]).strip() for k in fields if details.get(k)]
+    known += [str(c) for c in details.get("carers") or []]
+    text = "\n".join(f"{s['speaker']}: {s['text']}" for s in case["transcript"])
+    return Transcript.from_text(text), known
+
+
+def test_when_a_name_is_only_recognised_later_then_earlier_mentions_are_redacted_too(services: Any) -> None:
+    original = transcript(
+        ("client", "Hoovering I've handed to Clive."),  # spaCy misses this "Clive"...
+        ("OT", "And the car?"),
+        ("client", "My husband Clive has it in the week."),  # ...and finds this one
+    )
+    redacted, mapping = services.redact_transcript(original, ("Sandra Kemp",))
+    tag = next(tag for tag, name in mapping.items() if name == "Clive")
+    assert [s.text for s in redacted.segments] == [
+        f"Hoovering I've handed to {tag}.",
+        "And the car?",
+        f"My husband {tag} has it in the week.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("case_id", "kept"),
+    [
+        ("ot02", "walking football group at Melbourne Park"),  # not "Melbourne [PERSON]" after "Parkinson's"
+        ("ot04", "Bus, I've got my bus pass."),  # "I've" was a guess in one segment, not a person everywhere
+        ("ot05", "Bowls. I want to be back on the green"),  # the goal activity, after "bowls club"
+        ("ot12", "She's got Parkinson's."),  # "She" is not a prefix of "Sheila"
+    ],
+)
+def test_when_a_golden_transcript_is_redacted_then_words_that_are_not_names_stay(
+    services: Any, case_id: str, kept: str
+) -> None:
+    original, known = golden(case_id)
+    redacted, _ = services.redact_transcript(original, known)
+    assert kept in transcript_lines(redacted)
+
+
+@pytest.mark.parametrize("case_id", ["ot02", "ot04", "ot05"])
+@pytest.mark.parametrize("stored", [False, True], ids=["no-assessment", "assessment"])
+def test_when_a_golden_case_is_drafted_then_the_first_attempt_reaches_the_model(
+    services: Any, case_id: str, stored: bool
+) -> None:
+    """The guard holds the case's known identifiers; spaCy's guesses redacted elsewhere do not block the call."""
+    original, known = golden(case_id)
+    aid = services.store.create_assessment(f"RC-{case_id}-{stored}", "ot", {"name": known[0]}) if stored else None
+    with FakeOpenAI(answer={"sections": [], "goals": []}) as fake:
+        with_model(services, fake).draft(original, known=known, assessment_id=aid)
+    assert fake.requests, "the guard refused the draft"
+    text = sent(fake)
+    for name in known[0].split():
+        assert not re.search(rf"\b{re.escape(name)}\b", text), name
+
+
+def test_when_the_ot_greets_the_client_then_the_placeholder_still_names_the_client(services: Any) -> None:
+    original, known = golden("ot11")  # the OT opens with "Alright Darren, I'm ..."
+    redacted, mapping = services.redact_transcript(original, known)
+    assert mapping["[PERSON_1]"] == "Darren Mitchell"  # not "Alright Darren": a re-identified export names him right
+    assert redacted.segments[0].text.startswith("Alright [PERSON_1],")
