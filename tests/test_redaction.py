@@ -446,3 +446,13 @@ def test_when_a_greeting_comes_before_the_clients_name_then_it_is_still_the_clie
     out = redactor.redact("Alright Darren.", known=("Darren Mitchell",), pseudonyms=pseudonyms).text
     assert out == "Alright [PERSON_1]."
     assert pseudonyms.mapping == {"[PERSON_1]": "Darren Mitchell"}
+
+
+def test_when_a_known_birth_date_is_said_with_a_halting_year_then_its_day_and_month_are_still_redacted(
+    redactor: Any,
+) -> None:
+    known = ["19/05/1945"]
+    text = "Nineteenth of May. Nineteen forty, forty five. Forty five."
+    redacted = redactor.redact(text, known=known).text
+    assert "May" not in redacted and "Nineteenth" not in redacted, redacted
+    guard_egress(redactor, redacted, known)  # and what is left passes the guard
