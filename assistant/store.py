@@ -630,17 +630,7 @@ class Store:
                     f"{STATUS_WORDS.get(current.status, current.status)}; open it again and check before you decide"
                 )
             for decision, comment, section_id in decisions:
-                conn.execute(
-                    insert(review_decisions).values(
-                        draft_id=draft_id,
-                        version=version,
-                        reviewer=reviewer,
-                        decision=decision,
-                        comment=comment,
-                        section_id=section_id,
-                        created_at=now(),
-                    )
-                )
+                _insert_decision(conn, draft_id, version, reviewer, decision, comment, section_id)
 
     def add_decision(
         self,
@@ -652,17 +642,7 @@ class Store:
         section_id: str | None = None,
     ) -> None:
         with self.tx() as conn:
-            conn.execute(
-                insert(review_decisions).values(
-                    draft_id=draft_id,
-                    version=version,
-                    reviewer=reviewer,
-                    decision=decision,
-                    comment=comment,
-                    section_id=section_id,
-                    created_at=now(),
-                )
-            )
+            _insert_decision(conn, draft_id, version, reviewer, decision, comment, section_id)
 
     def decisions(self, draft_id: str) -> list[dict[str, Any]]:
         with self.tx() as conn:
@@ -758,6 +738,28 @@ class Store:
         with self.tx() as conn:
             rows = conn.execute(select(activity_sources).order_by(activity_sources.c.id)).mappings()
             return [dict(r) for r in rows]
+
+
+def _insert_decision(
+    conn: Connection,
+    draft_id: str,
+    version: int,
+    reviewer: str,
+    decision: str,
+    comment: str,
+    section_id: str | None,
+) -> None:
+    conn.execute(
+        insert(review_decisions).values(
+            draft_id=draft_id,
+            version=version,
+            reviewer=reviewer,
+            decision=decision,
+            comment=comment,
+            section_id=section_id,
+            created_at=now(),
+        )
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -13,7 +13,7 @@ import pytest
 from assistant.chat import ScriptedChat
 from assistant.directory import import_path
 from assistant.records import Activity, Location, Schedule
-from assistant.signposting import ActivityIndex, Signposter, load_towns, parse_question, register, why
+from assistant.signposting import DAY_NAMES, ActivityIndex, Signposter, load_towns, parse_question, register, why
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "knowledge" / "sample-directory.json"
@@ -229,15 +229,7 @@ def test_when_the_model_names_what_the_records_do_not_hold_then_the_template_is_
 def test_when_the_model_answer_matches_the_records_then_it_is_used(signposter: Signposter) -> None:
     gid, _ = _goalball(signposter)
     (record,) = [a for a in signposter.index.activities() if (a.source_id or a.id) == gid]
-    day = {
-        "MO": "Monday",
-        "TU": "Tuesday",
-        "WE": "Wednesday",
-        "TH": "Thursday",
-        "FR": "Friday",
-        "SA": "Saturday",
-        "SU": "Sunday",
-    }[record.schedules[0].days[0]]
+    day = DAY_NAMES[record.schedules[0].days[0]]
     text = f"Goalball at {record.location.name} [{gid}] runs on {day}s from {record.schedules[0].start_time}."
     chat = ScriptedChat().enqueue({"answer": text, "cited": [gid]})
     answer, _ = Signposter(signposter.index, chat=chat).ask("Goalball in Chelmsford", 5)
