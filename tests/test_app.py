@@ -292,6 +292,7 @@ def test_supervisor_flow_request_changes_then_approve_and_sign_off(people: Any) 
     at.run()
     assert svc.store.draft(did)["status"] == "changes_requested"
     assert svc.store.decisions(did)[-1]["comment"] == "Please add how far she can walk."
+    assert at.session_state[f"comment-{did}"] == ""  # the comment went with that decision, not the next
 
     # the OT edits and resubmits; the supervisor sees the diff, approves, then signs off
     content = svc.store.draft(did)["content"]
@@ -384,6 +385,9 @@ def test_a_letter_sent_back_is_edited_saved_and_resubmitted_by_the_coordinator(p
     review.request_changes(svc.store, lid, {"username": "lee", "role": "supervisor"}, "Say why she needs a companion.")
     at.run()
     assert any("Say why she needs a companion." in w.value for w in at.warning)
+    at.button(key=f"coord-save-{lid}").click()  # nothing typed yet: no new version
+    at.run()
+    assert svc.store.draft(lid)["version"] == 1
     (box,) = [t for t in at.text_area if t.key and t.key.startswith(f"coord-edit-{lid}-1-purpose")]
     box.input("She needs a companion pass because she cannot travel alone since her stroke.")
     at.button(key=f"coord-save-{lid}").click()
@@ -392,10 +396,16 @@ def test_a_letter_sent_back_is_edited_saved_and_resubmitted_by_the_coordinator(p
     saved = svc.store.draft(lid)
     assert saved["version"] == 2
     assert "cannot travel alone" in next(s["text"] for s in saved["content"]["sections"] if s["id"] == "purpose")
+    # typed and submitted without saving: the typing is saved first, and that version is what is submitted
+    (box,) = [t for t in at.text_area if t.key and t.key.startswith(f"coord-edit-{lid}-2-purpose")]
+    box.input("She needs a companion pass: since her stroke she cannot travel alone or read timetables.")
     at.button(key=f"coord-submit-{lid}").click()
     at.run()
-    assert svc.store.draft(lid)["status"] == "submitted"
-    assert [(d["decision"], d["version"]) for d in svc.store.decisions(lid)][-1] == ("submit", 2)
+    assert not at.error, [e.value for e in at.error]
+    submitted = svc.store.draft(lid)
+    assert submitted["status"] == "submitted" and submitted["version"] == 3
+    assert "read timetables" in next(s["text"] for s in submitted["content"]["sections"] if s["id"] == "purpose")
+    assert [(d["decision"], d["version"]) for d in svc.store.decisions(lid)][-1] == ("submit", 3)
 
 
 def test_when_the_note_moved_on_while_the_supervisor_read_it_then_approve_is_refused(people: Any) -> None:

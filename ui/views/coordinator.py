@@ -113,26 +113,46 @@ def review_panel(draft: dict[str, Any], me: dict[str, str]) -> None:
                 args=(did, draft["version"], [s["id"] for s in sections]),
             )
     if "submit" in review.allowed_steps(me, draft, review.owner(svc.store, draft)):
-        st.button("Submit for review", key=f"coord-submit-{did}", on_click=submit_output, args=(did, draft["version"]))
+        edited = [s["id"] for s in draft["content"]["sections"] if s.get("status", "drafted") == "drafted"]
+        st.button(
+            "Submit for review",
+            key=f"coord-submit-{did}",
+            on_click=submit_output,
+            args=(did, draft["version"], edited if mine and draft["status"] in EDITABLE else []),
+        )
 
 
-def save_output(did: str, version: int, section_ids: list[str]) -> None:
-    """Callback: save the edited sections as a new version of the one that was on screen."""
+def save_output(did: str, version: int, section_ids: list[str]) -> int | None:
+    """Callback: save the edited sections as a new version of the one that was on screen.
+
+    Returns the version now current (the same one when nothing was changed), or None when it was not saved.
+    """
     svc = services()
-    texts = {sid: st.session_state.get(f"coord-edit-{did}-{version}-{sid}", "") for sid in section_ids}
+    keys = {sid: f"coord-edit-{did}-{version}-{sid}" for sid in section_ids}
     shown = next(v["content"] for v in svc.store.versions(did) if v["version"] == version)
+    texts = {sid: st.session_state[key] for sid, key in keys.items() if key in st.session_state}
+    mapping = svc.store.redaction_map(svc.store.draft(did)["assessment_id"])
+    before = {s["id"]: export.pseudonymise(s["text"], mapping) for s in shown["sections"]}
+    if all(texts[sid] == before.get(sid) for sid in texts):
+        return version  # nothing changed: no new version
     try:
         saved = svc.store.save_version(did, review.with_section_text(shown, texts), user()["username"], version)
     except ReconnectError as exc:
-        st.session_state[f"coord-error-{did}"] = f"Not saved: {exc}"
-    else:
-        svc.store.audit(user()["username"], "edit", f"draft:{did}", {"version": saved})
+        st.session_state[f"coord-error-{did}"] = f"Not saved: {exc}. Your text is still in the boxes."
+        return None
+    svc.store.audit(user()["username"], "edit", f"draft:{did}", {"version": saved})
+    for key in keys.values():  # the boxes of the old version are done with
+        st.session_state.pop(key, None)
+    return saved
 
 
-def submit_output(did: str, version: int) -> None:
-    """Callback: submit the version that was on screen (refused if the output moved on since)."""
+def submit_output(did: str, version: int, section_ids: list[str]) -> None:
+    """Callback: save any edits first, then submit that version (refused if the output moved on since)."""
+    current = save_output(did, version, section_ids) if section_ids else version
+    if current is None:
+        return  # not saved: not submitted either, and the message says why
     try:
-        review.submit(services().store, did, user(), read_version=version)
+        review.submit(services().store, did, user(), read_version=current)
     except ReconnectError as exc:
         st.session_state[f"coord-error-{did}"] = str(exc)
 

@@ -118,3 +118,7 @@ def decide(did: str, action: str, version: int, section_ids: list[str]) -> None:
     else:
         reference = svc.store.assessment(draft["assessment_id"])["reference"]
         st.session_state["review_flash"] = f"{ACTIONS[action]}: done for {reference}."
+        # the comments went with this decision: the next version starts with empty boxes
+        st.session_state[f"comment-{did}"] = ""
+        for sid in section_ids:
+            st.session_state[f"section-comment-{did}-{sid}"] = ""
