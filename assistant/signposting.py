@@ -70,22 +70,37 @@ WEEKEND_ABBREVIATIONS = re.compile(r"(?:\b(?:on|every|and|or)\s+|,\s*)(sat|sun)s
 # elsewhere in the sentence ("not too busy on Tuesday", "with no stairs on Monday", "can't get in
 # without a hoist") says nothing about it.
 _DAY = r"(?:mon|tues?|weds?|thu(?:rs?)?|fri|sat|sun)(?:day)?s?\.?|wednesdays?|weekends?|weekdays?"
-_DAY_LIST = (
-    rf"(?:the\s+|a\s+)?(?:{_DAY})"
-    rf"(?:\s*(?:,\s*)?(?:or|and|nor|/)\s*(?:on\s+)?(?:{_DAY})"
-    rf"|\s*,\s*(?:{_DAY})(?=(?:\s*,\s*(?:{_DAY}))*\s*,?\s*(?:or|and|nor)\s+(?:{_DAY})))*"
+_PERIOD = r"(?:morning|afternoon|evening)s?"
+# Days and times of day are read clause by clause (see :func:`_excluded`). A clause ends at , ; ! ? a full
+# stop, "but", and "and"/"or" when a new subject or negation follows ("not Monday and she's fine on Tuesday");
+# a plain "Monday or Tuesday" stays in one clause.
+CLAUSE_BREAK = re.compile(
+    r"[,;!?]|\.(?=\s|$)|\bbut\b"
+    r"|\b(?:and|or)\b(?=\s+(?:she|he|they|i|we|it|not|no|never|nothing|[a-z]+n't)\b)"
 )
-# "not (on) Mondays", "no Mondays", "never on a Monday", "can't do Monday or Tuesday", "except Monday",
-# "apart from Monday", "other than Monday", "any day but Monday", "isn't free on Mondays"
-NEGATED_DAYS = re.compile(
-    r"\b(?:not|no|never|except|excluding|apart from|other than|avoid(?:ing)?|"
-    r"(?:any ?day|anything|any time|every ?day|all week)\s+but|"
-    r"(?:can't|cannot|can not|couldn't|won't|will not|doesn't|does not|don't|do not|isn't able to)\s+"
-    r"(?:do|make|manage|go(?:\s+on)?|come(?:\s+on)?)|"
-    r"(?:not|isn't|aren't|is not|are not|never)\s+(?:free|available|around)(?:\s+on)?|unavailable(?:\s+on)?|"
-    r"(?:has|have|got|there's|there is)\s+no\s+[\w'-]+(?:\s+[\w'-]+)?\s+on)"
-    rf"\s+(?:on\s+|at\s+)?({_DAY_LIST})",
-    re.I,
+# "any day but Monday": this "but" means "except" and does not end the clause
+BUT_MEANS_EXCEPT = re.compile(r"\b(?:any ?day|anything|any ?time|every ?day|all week)\s+$")
+# words that exclude what follows them in the clause: "not (on) Mondays", "isn't on a Sunday", "can't do
+# mornings", "never on a Monday", "no Mondays", "nothing on a Friday", "except Monday", "any day but Monday",
+# "she's busy on Tuesdays", "unable to do Mondays"
+NEGATION_CUE = re.compile(
+    r"\b(?:not|no|nothing|none|never|neither|nor|except|excluding|apart from|other than|but|avoid(?:ing)?|"
+    r"unable|unavailable|busy|cannot|[a-z]+n't)\b"
+)
+# a negation that is about something else, which a later day merely follows: "without a carer on Tuesday",
+# "with no stairs on Monday" (but "there's no bus on Mondays" is about the day), "not too busy", "isn't too
+# expensive", "no later than 10am" (a clock time), "never misses her Wednesday class", "doesn't mind Mondays"
+NEGATION_ELSEWHERE = re.compile(
+    r"\bwithout\b"
+    rf"|(?<!has )(?<!have )(?<!got )(?<!there's )(?<!there is )\bno\s+(?!(?:{_DAY}|{_PERIOD})\b)[a-z]+"
+    r"|\b(?:not|never|[a-z]+n't)\s+(?:(?:too|very|so|that|overly|as)\s+[a-z]+|busy)\b"
+    r"|\b(?:no|not|nothing|none)\s+(?:later|earlier|before|after)\b"
+    r"|\b(?:not|never|[a-z]+n't)\s+(?:mind|minds|need|needs|miss|misses|missed)\b"
+)
+# just after the day or time: "Mondays are no good", "mornings are out", "Fridays don't work"
+EXCLUDED_AFTER = re.compile(
+    r"^[\s.]*(?:(?:is|are|'s)\s+(?:out|no good|not (?:good|ok|possible|an option)|a no[- ]go|impossible|difficult)"
+    r"|(?:isn't|aren't)\s+(?:good|ok|possible|an option)|(?:don't|doesn't|won't)\s+(?:work|suit))\b"
 )
 # just before a need: "doesn't need a hoist", "no need for a hoist", "she has no wheelchair", "can manage without
 # a hoist", "no hoist needed" ("without a hoist" alone means the hoist is needed)
@@ -259,6 +274,7 @@ class Question:
     days: list[str] = field(default_factory=list)
     not_days: list[str] = field(default_factory=list)  # "not on Mondays": days holds the other six
     times: list[str] = field(default_factory=list)
+    not_times: list[str] = field(default_factory=list)  # "can't do mornings": times holds the other two
     clock: tuple[str, str] | None = None  # ("before" | "after" | "at", "HH:MM"), checked on start times
     needs: list[str] = field(default_factory=list)
     needs_any: list[str] = field(default_factory=list)
@@ -349,34 +365,91 @@ def _clock_minutes(hour: str, minute: str | None, meridiem: str | None) -> int |
     return h * 60 + m if h < 24 and m < 60 else None
 
 
+def _clauses(lowered: str) -> list[tuple[int, int]]:
+    """The spans of the question's clauses (see CLAUSE_BREAK); "any day but Monday" stays one clause."""
+    spans, start = [], 0
+    for m in CLAUSE_BREAK.finditer(lowered):
+        if m.group() == "but" and BUT_MEANS_EXCEPT.search(lowered[start : m.start()]):
+            continue
+        if m.group() == "." and re.search(r"\b(?:mon|tues?|weds?|thu(?:rs?)?|fri|sat|sun)$", lowered[: m.start()]):
+            continue  # "Sat. or Sun." is an abbreviation, not a full stop
+        spans.append((start, m.start()))
+        start = m.end()
+    return [*spans, (start, len(lowered))]
+
+
+def _excluded(lowered: str, start: int, end: int, clauses: list[tuple[int, int]]) -> bool:
+    """Whether the day or time of day at ``start:end`` is excluded rather than wanted.
+
+    Only its own clause counts. The nearest negation before it in the clause governs it ("not on either Monday
+    or Tuesday", "she can't get there on Wednesdays", "Netball that isn't on a Sunday"), unless that negation is
+    about something else the day merely follows ("with no stairs on Monday", "without a carer on Tuesday", "not
+    too busy on Tuesday", "never misses her Wednesday class"). A negation after it counts only when it is about
+    it ("Mondays are no good"), never one about something else ("on Monday that isn't too expensive").
+    """
+    c_start, c_end = next((s, e) for s, e in clauses if s <= start <= e)
+    before = lowered[c_start:start].replace("\u2019", "'")
+    elsewhere = [m.span() for m in NEGATION_ELSEWHERE.finditer(before)]
+    cues = [m.end() for m in NEGATION_CUE.finditer(before) if not any(s <= m.start() < e for s, e in elsewhere)]
+    nearest = max([(e, True) for e in cues] + [(e, False) for _, e in elsewhere], default=(0, False))
+    return nearest[1] or bool(EXCLUDED_AFTER.search(lowered[end:c_end].replace("\u2019", "'")))
+
+
 def _parse_days(text: str, lowered: str, q: Question) -> None:
-    wanted: list[str] = []
-    negated: list[str] = []
-    hits = [(m.start(), code) for word, code in DAY_WORDS.items() for m in re.finditer(rf"\b{word}s?\b\.?", lowered)]
+    """Wanted and excluded days. A day excluded anywhere is never wanted ("weekdays but not Friday": Monday to
+    Thursday); a day both named as wanted and excluded ("not Monday morning, Monday afternoon") is not guessed
+    at but reported as unread."""
+    clauses = _clauses(lowered)
+    # (start, end, code, named): named is False for the days a "weekday"/"weekend" stands for
+    hits = [
+        (m.start(), m.end(), code, True)
+        for word, code in DAY_WORDS.items()
+        for m in re.finditer(rf"\b{word}s?\b\.?", lowered)
+    ]
     hits += [
-        (m.start(1) if m.group(1) else m.start(2), "SA" if (m.group(1) or m.group(2)).lower() == "sat" else "SU")
+        (
+            m.start(1) if m.group(1) else m.start(2),
+            m.end(),
+            "SA" if (m.group(1) or m.group(2)).lower() == "sat" else "SU",
+            True,
+        )
         for m in WEEKEND_ABBREVIATIONS.finditer(text)
     ]
     for pattern, codes in (
         (r"\bweekdays?\b|\bduring the week\b", list(DAY_CODES[:5])),
         (r"\bweekends?\b", ["SA", "SU"]),
     ):
-        hits += [(m.start(), code) for m in re.finditer(pattern, lowered) for code in codes]
-    negated_spans = [m.span(1) for m in NEGATED_DAYS.finditer(lowered)]
-    for start, code in sorted(hits, key=lambda hit: hit[0]):
-        (negated if any(s <= start < e for s, e in negated_spans) else wanted).append(code)
-    q.days = list(dict.fromkeys(wanted))
-    q.not_days = [d for d in dict.fromkeys(negated) if d not in q.days]
+        hits += [(m.start(), m.end(), code, False) for m in re.finditer(pattern, lowered) for code in codes]
+    wanted: dict[str, bool] = {}  # code: named
+    negated: list[str] = []
+    for start, end, code, named in sorted(hits, key=lambda hit: hit[0]):
+        if _excluded(lowered, start, end, clauses):
+            negated.append(code)
+        else:
+            wanted[code] = wanted.get(code, False) or named
+    clash = [d for d in dict.fromkeys(negated) if wanted.get(d)]
+    if clash:
+        q.unread.append(" and ".join(f"{DAY_NAMES[d]} (both wanted and not)" for d in clash))
+    q.not_days = [d for d in dict.fromkeys(negated) if d not in clash]
+    q.days = [d for d in wanted if d not in negated]
     if q.not_days and not q.days:
         q.days = [d for d in DAY_CODES if d not in q.not_days]
 
 
 def _parse_times(lowered: str, q: Question) -> None:
-    q.times = [t for t in PERIODS if re.search(rf"\b{t}s?\b", lowered)]
+    """Times of day, wanted or excluded ("can't do mornings", "no mornings") as days are, and clock times."""
+    clauses = _clauses(lowered)
+    for t in PERIODS:
+        for m in re.finditer(rf"\b{t}s?\b", lowered):
+            (q.not_times if _excluded(lowered, m.start(), m.end(), clauses) else q.times).append(t)
     if re.search(r"\b(tonight|after work|after school)\b", lowered) and "evening" not in q.times:
         q.times.append("evening" if "school" not in lowered else "afternoon")
     if re.search(r"\b(lunchtimes?|midday|noon)\b", lowered) and "afternoon" not in q.times:
         q.times.append("afternoon")
+    q.not_times = list(dict.fromkeys(q.not_times))
+    q.times = [t for t in dict.fromkeys(q.times) if t not in q.not_times]
+    if q.not_times and not q.times:
+        q.times = [t for t in PERIODS if t not in q.not_times]
     for m in CLOCK.finditer(lowered):
         word, meridiem = m.group(1), m.group(4)
         if m.group(3) is None and not meridiem and word in ("at", "around", "about", "from"):
@@ -590,8 +663,9 @@ def where_clause(q: Question, towns: Towns, relax: Sequence[str] = ()) -> dict[s
         clauses.append(_any([{"types": {"$contains": t}} for t in q.activity_family]))
     if q.towns and "town" not in relax:
         clauses.append({"town": {"$in": town_set(q, towns, widen="near" in relax)}})
-    days = q.days if "day" not in relax else []
-    times = q.times if "time" not in relax else []
+    # excluded days and times never pass: ``days``/``times`` hold the others, and are checked against them here too
+    days = [d for d in q.days if d not in q.not_days] if "day" not in relax else []
+    times = [t for t in q.times if t not in q.not_times] if "time" not in relax else []
     if days and times:
         clauses.append(_any([{"slots": {"$contains": f"{d}-{t}"}} for d in days for t in times]))
     elif days:
@@ -630,8 +704,8 @@ def unmet(a: Activity, q: Question, towns: Towns, relax: Sequence[str] = ()) -> 
         out.append("activity")
     if q.towns and "town" not in relax and record_town(a, towns) not in town_set(q, towns, "near" in relax):
         out.append("town")
-    days = set(q.days) if "day" not in relax else set()
-    times = set(q.times) if "time" not in relax else set()
+    days = set(q.days) - set(q.not_days) if "day" not in relax else set()
+    times = set(q.times) - set(q.not_times) if "time" not in relax else set()
     clock = q.clock if "time" not in relax else None
     if days or times or clock:
         slots = [(d, time_of_day(s.start_time), s.start_time) for s in a.schedules for d in s.days]
@@ -1210,6 +1284,8 @@ def describe_constraint(q: Question, name: str, towns: Towns | None = None) -> s
     if name == "time" and q.clock:
         op, hhmm = q.clock
         return f"starting {'around' if op == 'at' else op} {hhmm}"
+    if name == "time" and q.not_times:
+        return "not in the " + " or ".join(q.not_times)
     if name == "time" and q.times:
         return "in the " + " or ".join(q.times)
     if name == "town" and q.towns:
@@ -1488,11 +1564,11 @@ def follow_up(previous: Question, new: Question) -> Question:
     days_from = new if new.days else previous
     merged.days, merged.not_days = days_from.days, days_from.not_days
     times_from = new if new.times or new.clock else previous
-    merged.times, merged.clock = times_from.times, times_from.clock
+    merged.times, merged.not_times, merged.clock = times_from.times, times_from.not_times, times_from.clock
     merged.unplaced = new.unplaced if new.towns else list(dict.fromkeys([*previous.unplaced, *new.unplaced]))
     merged.unread = list(dict.fromkeys([*previous.unread, *new.unread]))
     if re.search(r"\bany ?time\b", new.text, re.I):
-        merged.times, merged.clock = [], None
+        merged.times, merged.not_times, merged.clock = [], [], None
     merged.near = new.near if new.towns else previous.near
     merged.free = new.free or previous.free
     merged.carer_free = new.carer_free or previous.carer_free

@@ -13,7 +13,18 @@ import pytest
 from assistant.chat import ScriptedChat
 from assistant.directory import import_path
 from assistant.records import Activity, Location, Schedule
-from assistant.signposting import DAY_NAMES, ActivityIndex, Signposter, load_towns, parse_question, register, why
+from assistant.signposting import (
+    DAY_NAMES,
+    ActivityIndex,
+    Signposter,
+    describe_constraint,
+    load_towns,
+    parse_question,
+    register,
+    unmet,
+    where_clause,
+    why,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "knowledge" / "sample-directory.json"
@@ -103,6 +114,62 @@ def test_when_a_negation_or_time_phrase_is_not_about_the_day_or_need_then_it_is_
     q = parse_question(text, TOWNS)
     for key, value in expected.items():
         assert getattr(q, key) == value, key
+
+
+OTHER_SIX = {"MO": ["TU", "WE", "TH", "FR", "SA", "SU"], "SU": ["MO", "TU", "WE", "TH", "FR", "SA"]}
+
+
+# Third review: a negation excludes the day or time of day it governs in its own clause, and nothing it
+# merely precedes ("with no stairs on Monday"); the old fixed phrase list read several of these backwards.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Netball in Chelmsford that isn't on a Sunday", {"not_days": ["SU"], "days": OTHER_SIX["SU"]}),
+        ("swimming in Colchester, not keen on Mondays", {"not_days": ["MO"], "days": OTHER_SIX["MO"]}),
+        ("swimming in Colchester, she doesn't go out on Mondays", {"not_days": ["MO"], "days": OTHER_SIX["MO"]}),
+        ("swimming in Colchester, he can't get there on Wednesdays", {"not_days": ["WE"]}),
+        ("swimming in Colchester, any day that isn't Monday", {"not_days": ["MO"], "days": OTHER_SIX["MO"]}),
+        ("swimming in Colchester, not on either Monday or Tuesday", {"not_days": ["MO", "TU"]}),
+        ("swimming in Colchester any weekday but not Friday", {"days": ["MO", "TU", "WE", "TH"], "not_days": ["FR"]}),
+        ("swimming in Colchester, she's busy on Tuesdays", {"not_days": ["TU"]}),
+        ("bowls in Maldon, not Monday, Tuesday is fine", {"days": ["TU"], "not_days": ["MO"]}),
+        ("walking football in Chelmsford, not on Mondays", {"not_days": ["MO"], "days": OTHER_SIX["MO"]}),
+        ("swimming in Colchester, can't do Mondays", {"not_days": ["MO"]}),
+        ("swimming in Colchester except Monday", {"not_days": ["MO"]}),
+        ("walking netball in Southend with no stairs on Monday", {"days": ["MO"], "not_days": []}),
+        ("walking group in Colchester without a carer on Tuesday", {"days": ["TU"], "not_days": []}),
+        ("she never misses her Wednesday class, swimming in Colchester", {"days": ["WE"], "not_days": []}),
+        ("a class in Chelmsford that is not too busy on Tuesday", {"days": ["TU"], "not_days": []}),
+        ("dance in Chelmsford, she's free on Wednesday", {"days": ["WE"], "not_days": [], "free": False}),
+        ("something in Harlow on Monday that isn't too expensive", {"days": ["MO"], "not_days": []}),
+        (
+            "swimming in Colchester, she can't do mornings",
+            {"times": ["afternoon", "evening"], "not_times": ["morning"]},
+        ),
+        ("swimming in Colchester, no mornings", {"times": ["afternoon", "evening"], "not_times": ["morning"]}),
+        ("swimming in Colchester, mornings are best", {"times": ["morning"], "not_times": []}),
+        (
+            "swimming, not Monday morning, Monday afternoon is fine",
+            {"days": [], "unread": ["Monday (both wanted and not)"]},
+        ),
+    ],
+)
+def test_when_a_day_or_time_is_negated_then_only_the_one_the_negation_governs_is_excluded(
+    text: str, expected: dict[str, Any]
+) -> None:
+    q = parse_question(text, TOWNS)
+    for key, value in expected.items():
+        assert getattr(q, key) == value, key
+
+
+def test_when_a_time_of_day_is_excluded_then_the_filter_and_the_record_check_both_leave_it_out() -> None:
+    q = parse_question("swimming in Colchester, she can't do mornings", TOWNS)
+    morning = Activity(id="m", name="Early swim", schedules=[Schedule(days=["TU"], start_time="09:00")])
+    evening = Activity(id="e", name="Late swim", schedules=[Schedule(days=["TU"], start_time="18:00")])
+    assert "time" in unmet(morning, q, TOWNS) and "time" not in unmet(evening, q, TOWNS)
+    clause = where_clause(q, TOWNS)
+    assert clause is not None and {"times": {"$contains": "morning"}} not in clause.get("$and", [clause])
+    assert describe_constraint(q, "time") == "not in the morning"
 
 
 def test_when_a_hoist_is_needed_to_get_in_then_every_result_has_one_and_no_place_note_for_christmas(
