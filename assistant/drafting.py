@@ -595,10 +595,20 @@ def _wish_clauses(text: str) -> list[str]:
 
 # Where a turned-down part ends: the next "and", "so", "but" or comma.
 CLAUSE_BREAK = re.compile(r"\s*(?:,\s*(?:and|so|but)?|\b(?:and|so|but)\b)\s*", re.I)
-# What follows the break when the sentence goes back to wishing for something: a verb ("and go swimming",
-# "and join a walking group", "so I can walk to the park"); a further thing turned down ("give up the
-# gym and the bowls", "stop going up and down the stairs") names no verb and stays turned down.
+# An aside that says nothing about what the person wants ("to be honest", "I mean", "you know"): it is no
+# activity verb phrase, however much "to be honest" looks like "to ... be".
+ASIDE = (
+    r"(?:(?:if i['’]m|if i am|if i['’]m being|if i am being|to be|being|i['’]ll be|i will be|let['’]s be|let me be) "
+    r"(?:honest|fair|frank|truthful)|to tell (?:you )?the truth|truth be told|i mean|you know|you see|mind you"
+    r"|honestly|frankly|truthfully|i suppose|i guess|let['’]s face it)\b"
+)
+# What follows the break when the sentence goes back to wishing for something: an activity verb phrase
+# ("and go swimming", "and join a walking group", "so I can walk to the park"), perhaps after an aside ("and,
+# to be fair, go to the gym"); a further thing turned down ("give up the gym and the bowls", "stop going
+# up and down the stairs"), with or without an aside before it ("give up the swimming, to be honest, and
+# the gym"), names no verb and stays turned down.
 WISH_RESUMES = re.compile(
+    rf"(?:{ASIDE}[\s,]*)*(?!{ASIDE})"
     r"(?:(?:that|then|instead|also|just|maybe|actually|really|finally|to|be able to|i can|i could|i'll|i will"
     r"|start to|get to|try to|try and)\s+)*"
     r"(?:play|do|try|go|join|start|be|get|take up|swim|walk|dance|cycle|ride|run|keep|carry on|continue|learn"

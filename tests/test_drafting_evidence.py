@@ -284,8 +284,9 @@ def test_when_a_sentence_wishes_one_thing_away_and_another_in_then_the_goal_is_t
         ("I'd like to stop sitting at home all day and join a walking group.", "Walking", TO_AGREE),
         ("I want to be able to stop using the frame and walk to the park.", "Walking", TO_AGREE),
         ("I want to stop the gym and go swimming.", "Swimming", TO_AGREE),
+        ("I want to give up the swimming, to be fair, and go to the gym", "Gym Workout", TO_AGREE),
     ],
-    ids=["stop-relying", "stop-sitting", "stop-using-the-frame", "stop-one-activity-for-another"],
+    ids=["stop-relying", "stop-sitting", "stop-using-the-frame", "stop-one-activity-for-another", "past-filler"],
 )
 def test_when_a_wish_stops_one_thing_and_goes_on_to_another_then_the_goal_is_the_one_that_follows(
     said: str, activity: str, measure: str
@@ -297,6 +298,24 @@ def test_when_a_wish_stops_one_thing_and_goes_on_to_another_then_the_goal_is_the
 def test_when_the_turned_down_part_names_a_second_thing_then_no_goal_is_written_for_either() -> None:
     goals = draft_goals(_transcript(("client", "I want to give up the walking football and the bowls, too much.")))
     assert goals == []
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "I want to give up the swimming, to be honest, and the gym.",
+        "I want to give up the swimming, to be fair, and the gym.",
+        "I want to give up the swimming, if I'm honest, and the gym.",
+        "I want to give up the swimming, I mean, and the gym.",
+        "I want to give up the swimming, you know, and the gym.",
+        "I want to give up the swimming and, to be honest, the gym.",
+    ],
+    ids=["to-be-honest", "to-be-fair", "if-im-honest", "i-mean", "you-know", "filler-after-and"],
+)
+def test_when_filler_follows_the_turned_down_part_then_what_comes_after_stays_turned_down(said: str) -> None:
+    """Filler is not a wish: "to be honest" is no "to ... be" verb, and a bare "and the gym" after it is
+    still part of what was turned down."""
+    assert draft_goals(_transcript(("OT", "What would you like to be doing?"), ("client", said))) == []
 
 
 def test_when_the_person_agrees_to_the_activity_the_ot_named_then_the_goal_takes_it_from_the_question() -> None:
