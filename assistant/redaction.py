@@ -52,6 +52,7 @@ __all__ = [
     "Pseudonyms",
     "Redactor",
     "carried_names",
+    "guard_carried",
     "guard_egress",
     "join_address_parts",
     "known_spans",
@@ -128,7 +129,9 @@ FUZZY_NAME_SCORE = 85.0
 class Redactor(Protocol):
     def find(self, text: str, known: Sequence[str] = ()) -> list[Finding]: ...
 
-    def redact(self, text: str, known: Sequence[str] = (), pseudonyms: Pseudonyms | None = None) -> Redaction: ...
+    def redact(
+        self, text: str, known: Sequence[str] = (), pseudonyms: Pseudonyms | None = None, before: str = ""
+    ) -> Redaction: ...
 
 
 # ── pseudonyms ──────────────────────────────────────────────────────────────
@@ -351,31 +354,57 @@ SPELLING_CUE = re.compile(
 )
 
 
-def _spelled_out(text: str, findings: Sequence[Finding], names: Iterable[str] = ()) -> list[Finding]:
+# Said just before a spelling, in the other speaker's line: "How do you spell that?" / "B R A D Y."
+PREVIOUS_SPELLING_CUE = re.compile(r"(?i:\bspel(?:l|ls|led|t|ling)\b)[^.!?]*[.!?]*\s*$")
+# Letters said one by one that are not a name: conditions, benefits, services, things.
+_ACRONYMS = (
+    "NHS GP OT BBC ITV COPD PIP DWP ESA JSA DLA ATM MRI CT ECG BMI CPR UTI IBS TIA CVA DVT CKD DNR ADHD OCD PTSD "
+    "MND HIV ICU UK USA TV DVD RNIB RNID CAB"
+)
+ACRONYMS = frozenset(_ACRONYMS.split())
+
+
+def _spelled_out(text: str, findings: Sequence[Finding], names: Iterable[str] = (), before: str = "") -> list[Finding]:
     """A word spelled letter by letter is a name being given ("Okafor. O-K-A-F-O-R."): both go.
 
-    Capitals, four letters or more, never a town ("C-O-L-C-H-E-S-T-E-R" stays for signposting), and
-    only where it is a name being given: after a cue ("spelled", "that's", "it's"), right after a name
-    found in the text or after the word it spells ("Okafor. O-K-A-F-O-R."), or spelling a name found
-    or known. "I I I" (a stutter), "B B C", "C O P D", "P I P" and "A, B, C" stay.
+    Capitals, never a town ("C-O-L-C-H-E-S-T-E-R" stays for signposting), and only where it is a name
+    being given: after a cue ("spelled", "that's", "it's"; or "How do you spell that?" ending
+    ``before``, the previous speaker's line, when the spelling opens this one), right after a name
+    found in the text, after the word it spells (within a few words, or said in ``before``), or
+    spelling a name found or known. Three letters ("L E E", "C O X") only after the word it spells or
+    spelling a name found or known. "I I I" (a stutter), "B B C", "C O P D", "P I P" and "A, B, C" stay.
     """
     people = [f for f in findings if f.type == "PERSON"]
-    named = {t for n in names for t in _name_tokens(n)}
-    named |= {t for f in people for t in _name_tokens(text[f.start : f.end])}
+    spans = [*names, *(text[f.start : f.end] for f in people)]
+    named = {t for n in spans for t in _name_tokens(n)}
+    shaped = {w.lower() for n in spans for w in re.findall(r"[\w'’-]+", n) if _NAME_SHAPE.fullmatch(w)}
+    asked = bool(PREVIOUS_SPELLING_CUE.search(before[-200:]))
     out: list[Finding] = []
     for m in SPELLED.finditer(text):
         letters = "".join(ch for ch in m.group() if ch.isalpha())
-        if len(letters) < 4 or not letters.isupper():
+        if len(letters) < 3 or not letters.isupper() or letters in ACRONYMS:
             continue
+        pieces = ["".join(ch for ch in p if ch.isalpha()) for p in re.split(r"[.!?][ \t]+", m.group())]
+        if any(p in ACRONYMS or (len(p) > 1 and len(set(p)) == 1) for p in pieces):
+            continue  # "C O P D. I I I": an acronym, then a stutter, not one name
         word = letters.capitalize()
         if word in UK_PLACES or word.lower() in NOT_NAMES:
             continue
-        before = text[max(0, m.start() - 30) : m.start()]
-        after_name = any(f.end <= m.start() and re.fullmatch(r"[\s,.:;-]*", text[f.end : m.start()]) for f in people)
-        said = re.search(r"([A-Z][a-z]+)[\s,.:;-]*$", before)  # "Okafor. O-K-A-F-O-R.": the word, then its letters
-        said_first = bool(said and said.group(1) == word)
-        if not (letters.lower() in named or after_name or said_first or SPELLING_CUE.search(before)):
-            continue
+        # "Okafor. O-K-A-F-O-R.", "Lee, that's L E E", or the OT's "Doctor Cox, how do you spell that?"
+        recent = re.findall(r"[^\W\d_][\w'’-]*", text[max(0, m.start() - 60) : m.start()])[-5:]
+        said = word in recent or bool(re.search(rf"(?<![\w'’]){word}(?![\w])", before[-200:]))
+        if len(letters) == 3:
+            if not (said or letters.lower() in shaped):
+                continue
+        else:
+            window = text[max(0, m.start() - 30) : m.start()]
+            after_name = any(
+                f.end <= m.start() and re.fullmatch(r"[\s,.:;-]*", text[f.end : m.start()]) for f in people
+            )
+            opens = len(re.findall(r"\w+", text[: m.start()])) <= 4  # "Yes, it's B R A D Y."
+            cued = bool(SPELLING_CUE.search(window)) or (asked and opens)
+            if not (letters.lower() in named or after_name or said or cued):
+                continue
         out.append(Finding(type="PERSON", start=m.start(), end=m.end(), score=0.6, placeholder=""))
         out += [
             Finding(type="PERSON", start=w.start(), end=w.end(), score=0.6, placeholder="")
@@ -674,16 +703,19 @@ class PresidioRedactor:
                 )
         return findings
 
-    def _find(self, text: str, known: Sequence[str], carried: Sequence[str] = ()) -> list[tuple[Finding, str]]:
+    def _find(
+        self, text: str, known: Sequence[str], carried: Sequence[str] = (), before: str = ""
+    ) -> list[tuple[Finding, str]]:
         """Findings with the identity each stands for (the known value, or the text itself).
 
         ``carried``: people found elsewhere in the assessment, matched here as whole words only.
+        ``before``: the line said just before (the other speaker's), for a spelling it asked for.
         """
         detections = detect_uk(text)
         found = self._presidio(text) + [
             Finding(type=d.type, start=d.start, end=d.end, score=d.score, placeholder="") for d in detections
         ]
-        found += _spelled_out(text, found, [*known, *carried])
+        found += _spelled_out(text, found, [*known, *carried], before)
         found += _repeat_mentions(text, found)
         addresses = join_address_parts(text, [f for f in found if f.type == "ADDRESS"])
         found = [f for f in found if f.type != "ADDRESS"] + addresses
@@ -703,20 +735,23 @@ class PresidioRedactor:
     def find(self, text: str, known: Sequence[str] = ()) -> list[Finding]:
         return [finding for finding, _ in self._find(text, known)]
 
-    def redact(self, text: str, known: Sequence[str] = (), pseudonyms: Pseudonyms | None = None) -> Redaction:
+    def redact(
+        self, text: str, known: Sequence[str] = (), pseudonyms: Pseudonyms | None = None, before: str = ""
+    ) -> Redaction:
         """Replace every finding with its placeholder.
 
         People already in ``pseudonyms`` (found elsewhere in the assessment) are redacted here too:
         "Daniel" after "My son Daniel" in another segment is still Daniel. Only names that look like
         a person's (:func:`carried_names`) are carried, and only as whole words: no misspellings or
-        prefixes, which are kept for the case's own known identifiers.
+        prefixes, which are kept for the case's own known identifiers. ``before`` is the line said just
+        before this one ("How do you spell that?"), read only for a spelling cue or the name spelled.
         """
         pseudonyms = pseudonyms if pseudonyms is not None else Pseudonyms()
         carried = carried_names(pseudonyms.people(), known)
         pieces: list[str] = []
         cursor = 0
         out: list[Finding] = []
-        found = self._find(text, known, carried)
+        found = self._find(text, known, carried, before)
         fullest = _fullest_names([identity for finding, identity in found if finding.type == "PERSON"])
         for finding, identity in found:
             tag = pseudonyms.placeholder(finding.type, fullest.get(identity, identity))
@@ -858,6 +893,22 @@ _THINGS = (
     "tennis bingo choir market garden gardens walk walks"
 )
 THING_WORDS = frozenset(_THINGS.split()) | STREET_TYPE_WORDS
+# Common words that start a sentence or name a thing, never carried: "So Grace", "Lovely, so", "Passenger Assist".
+# Words that are names too ("Will", "Grace", "Rose", "Mark") are not here.
+_COMMON = (
+    "a an and but or so if then now well right oh ah um erm er yeah yep yes no nope ok okay alright really actually "
+    "obviously basically anyway maybe perhaps because when where why how what who which whose sometimes usually "
+    "always never often once every each all some any most many much more less both either neither another other also "
+    "too very quite just only even still sure fine good great lovely nice brilliant perfect excellent wonderful "
+    "sorry please thank thanks bless gosh god today tomorrow yesterday tonight week weekend month year last next "
+    "first second third new old big little passenger blue disabled disability mobility social community adult care "
+    "carer carers health support active living independent wellbeing friends friendship memory lunch walking "
+    "swimming chair exercise dementia stroke heart sight hearing red cross british royal national local village "
+    "town city free open happy healthy better together connect access help helping hands home meals wheels dial "
+    "ride taxi car train son daughter husband wife sister brother mother father granny nan grandad aunt auntie "
+    "uncle cousin nephew niece neighbour friend carer nurse doctor christmas easter english"
+)
+COMMON_WORDS = frozenset(_COMMON.split())
 
 
 def _name_like(word: str) -> bool:
@@ -868,21 +919,28 @@ def _name_like(word: str) -> bool:
         and word not in UK_PLACES
         and word not in PRONOUNS
         and word.lower() not in THING_WORDS
+        and word.lower() not in COMMON_WORDS
     )
 
 
 def carried_names(people: Iterable[str], known: Sequence[str] = ()) -> list[str]:
     """The people found in one part of an assessment that are redacted in every other part.
 
-    Only names that look like a person's: every word (titles aside) shaped like a name and none of
-    them a day, a place, a greeting or a thing ("Club", "Assist", "Park"). spaCy's guesses such as
-    "I've", "Parkinson's", "Bowls Club" or "Passenger Assist" stay where they were found.
+    Each word is judged on its own: a word shaped like a name and not a common word, a day, a place,
+    a greeting, a pronoun or a thing ("Club", "Assist", "Park", "Church", "Hall"). A name whose words
+    all pass is carried whole ("Dr Shah", "Jean Pegrum"); otherwise only its name-like words are
+    ("Grace" of "Grace Church", "Emma" of "Emma Hall"). spaCy's guesses such as "I've",
+    "Parkinson's", "Bowls Club" or "Passenger Assist" carry nothing.
     """
     out: list[str] = []
     for name in people:
         words = [w for w in name.split() if w.lower().strip(".") not in TITLES]
-        if words and all(_name_like(w) for w in words) and name not in known and name not in out:
-            out.append(name)
+        keep = [w for w in words if _name_like(w)]
+        if not keep or name in known:
+            continue
+        carried = name if len(keep) == len(words) else " ".join(keep)
+        if carried not in out:
+            out.append(carried)
     return out
 
 
@@ -924,23 +982,40 @@ def remembering(redactor: Redactor) -> Iterator[None]:
 # ── the egress guard ────────────────────────────────────────────────────────
 
 
-def guard_egress(redactor: Redactor, payload: str, known: Sequence[str] = ()) -> None:
+def guard_egress(redactor: Redactor, payload: str, known: Sequence[str] = (), carried: Sequence[str] = ()) -> None:
     """Raise :class:`EgressBlocked` if a direct identifier is still in a payload bound for a remote model.
 
     Placeholders such as ``[PERSON_1]`` are fine. The message names the types found,
-    never the values, so it can go into the audit log as it is.
+    never the values, so it can go into the audit log as it is. ``carried``: the people
+    redaction found (:func:`carried_names`), held as whole words (:func:`guard_carried`).
     """
     masked = PLACEHOLDER.sub(lambda m: " " * len(m.group()), payload)
     found: set[str] = set()
     for text in filter(None, (masked, _join_speaker_lines(masked))):
         found |= {f.type for f in redactor.find(text, known) if f.type in GUARDED_TYPES}
         found |= {k.type for k in KnownIdentifiers(known).find(text, detect_uk(text))}
+    found |= {k.type for k in _carried_matches(masked, carried, known)}
     if found:
-        raise EgressBlocked(
-            f"Not sent: the text for the remote model still holds {', '.join(sorted(found))}. "
-            "Redact the transcript with the case's known identifiers (reconnect redact --known ...) "
-            "and send the redacted text, or use the local drafter."
-        )
+        raise _blocked(found)
+
+
+def guard_carried(payload: str, carried: Sequence[str], known: Sequence[str] = ()) -> None:
+    """Raise :class:`EgressBlocked` if a person redaction found is still named in ``payload``.
+
+    ``carried`` comes from :func:`carried_names`; each is matched as redaction matched it: whole
+    words, case kept ("Grace", not "grace" or "Graceful"; "He" is not "Heather"), and its spelling.
+    """
+    masked = PLACEHOLDER.sub(lambda m: " " * len(m.group()), payload)
+    if _carried_matches(masked, carried, known):
+        raise _blocked({"PERSON"})
+
+
+def _blocked(found: Iterable[str]) -> EgressBlocked:
+    return EgressBlocked(
+        f"Not sent: the text for the remote model still holds {', '.join(sorted(found))}. "
+        "Redact the transcript with the case's known identifiers (reconnect redact --known ...) "
+        "and send the redacted text, or use the local drafter."
+    )
 
 
 TRANSCRIPT_LINE = re.compile(r"\[\d+\] ([^:\n\[\]]{1,40}): ")
@@ -967,17 +1042,22 @@ def _join_speaker_lines(payload: str) -> str | None:
 
 
 def redact_together(
-    redactor: Redactor, texts: Sequence[str], known: Sequence[str] = (), pseudonyms: Pseudonyms | None = None
+    redactor: Redactor,
+    texts: Sequence[str],
+    known: Sequence[str] = (),
+    pseudonyms: Pseudonyms | None = None,
+    before: str = "",
 ) -> list[str]:
     """Redact pieces of one speaker's talk (segments cut at pauses) as one text; each piece gets its placeholders.
 
     "Yes, it's 943 476" and "5919." are one NHS number: found in the joined text, its placeholder
-    goes into each piece that holds part of it.
+    goes into each piece that holds part of it. ``before``: the other speaker's line just before
+    ("How do you spell that?"), so a spelling given in answer is still a name being given.
     """
     if len(texts) == 1:
-        return [redactor.redact(texts[0], known=known, pseudonyms=pseudonyms).text]
+        return [redactor.redact(texts[0], known=known, pseudonyms=pseudonyms, before=before).text]
     joined = " ".join(texts)
-    result = redactor.redact(joined, known=known, pseudonyms=pseudonyms)
+    result = redactor.redact(joined, known=known, pseudonyms=pseudonyms, before=before)
     out: list[str] = []
     start = 0
     for piece in texts:

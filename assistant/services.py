@@ -197,22 +197,32 @@ class Services:
         first line is redacted when only a later line says "my son Daniel" (people in ``mapping``,
         from an earlier transcript, are known too). The copy keeps none of the original words:
         Whisper's word timings and number-check notes are dropped from it.
+
+        Each run is redacted with the line before it (the other speaker's), so a spelling given in
+        answer to "How do you spell that?" is a name being given. When the redacting pass meets a
+        name the first pass did not (a spelling of a carried person's name), it runs again, so
+        every mention of everyone found is redacted, earlier ones included.
         """
         from assistant.redaction import Pseudonyms, redact_together, remembering
 
         runs = _speaker_runs(transcript.segments)
+        befores = [""] + [" ".join(s.text for s in run) for run in runs[:-1]]
         with remembering(self.redactor):
             found = Pseudonyms(mapping)
-            for run in runs:  # first pass: who is named anywhere, and their placeholders in order of first mention
-                redact_together(self.redactor, [s.text for s in run], known, found)
-            pseudonyms = Pseudonyms(found.mapping)
-            segments = []
-            for run in runs:
-                texts = redact_together(self.redactor, [s.text for s in run], known, pseudonyms)
-                segments += [
-                    s.model_copy(update={"text": text, "words": None, "review_reason": None})
-                    for s, text in zip(run, texts, strict=True)
-                ]
+            for run, before in zip(runs, befores, strict=True):  # first pass: who is named anywhere, in order
+                redact_together(self.redactor, [s.text for s in run], known, found, before)
+            for _ in range(3):
+                pseudonyms = Pseudonyms(found.mapping)
+                segments = []
+                for run, before in zip(runs, befores, strict=True):
+                    texts = redact_together(self.redactor, [s.text for s in run], known, pseudonyms, before)
+                    segments += [
+                        s.model_copy(update={"text": text, "words": None, "review_reason": None})
+                        for s, text in zip(run, texts, strict=True)
+                    ]
+                if pseudonyms.mapping == found.mapping:
+                    break
+                found = pseudonyms
         redacted = transcript.model_copy(update={"segments": segments, "text": " ".join(s.text for s in segments)})
         return redacted, pseudonyms.mapping
 
@@ -228,12 +238,13 @@ class Services:
         With an assessment, its stored pseudonym map is used and saved back, so a placeholder
         names the same person in the transcript view, the draft and the re-identified export.
 
-        The egress guard holds the case's known identifiers only. Names redaction found itself are
-        spaCy's guesses ("Parkinson's", "I've", "bowls club"): redaction already replaced every
-        whole-word mention of them in both passes, and guarding them with the known-name matching
-        (prefixes, near misses) would refuse drafts for words that are not names at all.
+        The egress guard holds the case's known identifiers, matched however they are written, and
+        the people redaction found (:func:`~assistant.redaction.carried_names`: their name-like words
+        only, "Grace" of "Grace Church", never "I've" or "Bowls Club"), matched as whole words with
+        their case: a found name left in the text is refused, "He" is not "Heather".
         """
         from assistant.drafting import ModelDrafter, OfflineDrafter
+        from assistant.redaction import Pseudonyms, carried_names, guard_carried
         from assistant.templates import load_template
 
         spec = load_template(template)
@@ -244,6 +255,20 @@ class Services:
         redacted, mapping = self.redact_transcript(transcript, known, stored)
         if assessment_id:
             self.store.save_redaction_map(assessment_id, mapping)
+        carried = carried_names(Pseudonyms(mapping).people(), known)
+        if carried:  # the people found, as whole words, after the known identifiers
+            checked = chat.guard
+
+            def guard(payload: str) -> None:
+                if checked is not None:
+                    checked(payload)
+                try:
+                    guard_carried(payload, carried, known)
+                except EgressBlocked as exc:
+                    self.store.audit("system", "egress_blocked", self.settings.provider, {"reason": str(exc)})
+                    raise
+
+            chat.guard = guard
         return ModelDrafter(chat).draft(redacted, spec)
 
     # ── directory ───────────────────────────────────────────────────────────

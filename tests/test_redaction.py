@@ -415,6 +415,8 @@ def test_when_a_number_is_split_across_one_speakers_lines_then_the_guard_still_b
         "I get P I P now, the D W P sorted it.",
         "A T M is round the corner, I use the A T M.",
         "Plan A, B, C didn't work.",
+        "The N H S, that's N H S, sent a letter.",
+        "She said the B B C had it on. I I I missed it.",
     ],
 )
 def test_when_letters_are_not_a_name_being_spelled_then_they_stay(redactor: PresidioRedactor, text: str) -> None:
@@ -456,3 +458,62 @@ def test_when_a_known_birth_date_is_said_with_a_halting_year_then_its_day_and_mo
     redacted = redactor.redact(text, known=known).text
     assert "May" not in redacted and "Nineteenth" not in redacted, redacted
     guard_egress(redactor, redacted, known)  # and what is left passes the guard
+
+
+# ── carried names judged word by word, held by the guard; short and answered spellings ──
+
+
+def test_when_a_found_name_holds_a_thing_word_then_its_name_words_are_still_carried() -> None:
+    from assistant.redaction import carried_names
+
+    found = ["Grace Church", "Emma Hall", "Lois Lane", "Jin Park", "Mrs Hall", "Rose Garden", "So Grace", "Passenger"]
+    assert carried_names(found) == ["Grace", "Emma", "Lois", "Jin", "Rose"]
+
+
+def test_when_part_of_a_found_name_comes_up_in_another_segment_then_it_is_redacted(
+    redactor: PresidioRedactor,
+) -> None:
+    pseudonyms = Pseudonyms({"[PERSON_1]": "Grace Church"})
+    out = redactor.redact("Lovely, so Grace helps? She goes to church.", ("Margaret Okafor",), pseudonyms).text
+    assert out == "Lovely, so [PERSON_1] helps? She goes to church."
+
+
+def test_when_a_carried_name_is_left_in_a_payload_then_the_guard_blocks_it(redactor: PresidioRedactor) -> None:
+    from assistant.redaction import guard_carried
+
+    known = ("Margaret Okafor",)
+    with pytest.raises(EgressBlocked, match="PERSON"):
+        guard_egress(redactor, "[0] OT: Lovely, so Grace helps?", known, carried=["Grace"])
+    with pytest.raises(EgressBlocked, match="PERSON"):
+        guard_carried("[0] OT: Lovely, so Grace helps?", ["Grace"], known)
+    # whole words with their case: no prefixes or near misses ("He" is not "Heather")
+    fine = "[0] OT: He is fine, she's graceful and gracious. [PERSON_1] helps."
+    guard_egress(redactor, fine, known, carried=["Grace", "Heather"])
+    guard_carried(fine, ["Grace", "Heather"], known)
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        ("Lee, L E E. Tracy Lee.", ("L E E", "Lee")),
+        ("Doctor Cox. C O X.", ("C O X", "Cox")),
+        ("It's Lee, that's L-E-E.", ("L-E-E", "Lee")),
+    ],
+)
+def test_when_a_three_letter_name_is_spelled_after_it_is_said_then_the_letters_go_too(
+    redactor: PresidioRedactor, text: str, gone: tuple[str, ...]
+) -> None:
+    out = redactor.redact(text, known=("Margaret Okafor",)).text
+    for value in gone:
+        assert not re.search(rf"\b{re.escape(value)}\b", out), out
+
+
+def test_when_the_line_before_asks_for_a_spelling_then_the_answer_is_redacted(redactor: PresidioRedactor) -> None:
+    from assistant.redaction import redact_together
+
+    asked = "How do you spell that?"
+    assert redact_together(redactor, ["B R A D Y."], ("Margaret Okafor",), Pseudonyms(), asked) == ["[PERSON_1]."]
+    out = redact_together(redactor, ["C O X."], (), Pseudonyms(), "Doctor Cox, how do you spell that?")
+    assert out == ["[PERSON_1]."]
+    for kept in ("C O P D.", "I I I don't know.", "N H S.", "B B C."):
+        assert redact_together(redactor, [kept], (), Pseudonyms(), asked) == [kept]

@@ -275,3 +275,57 @@ def test_when_the_ot_greets_the_client_then_the_placeholder_still_names_the_clie
     redacted, mapping = services.redact_transcript(original, known)
     assert mapping["[PERSON_1]"] == "Darren Mitchell"  # not "Alright Darren": a re-identified export names him right
     assert redacted.segments[0].text.startswith("Alright [PERSON_1],")
+
+
+# ── found names carried word by word, and held by the guard ─────────────────
+
+
+def test_when_a_found_name_ends_in_a_thing_word_then_its_first_name_is_redacted_everywhere(services: Any) -> None:
+    original = transcript(
+        ("client", "My daughter Grace Church comes on Sunday."),
+        ("OT", "Lovely, so Grace helps?"),
+        ("client", "Grace does the shopping. With Grace it's easier."),
+    )
+    redacted, mapping = services.redact_transcript(original, ("Margaret Okafor",))
+    payload = transcript_lines(redacted)
+    assert not re.search(r"\bGrace\b", payload), payload
+    assert "Sunday" in payload and "shopping" in payload
+    tag = next(tag for tag, name in mapping.items() if "Grace" in name)
+    assert redacted.segments[1].text == f"Lovely, so {tag} helps?"
+
+
+def test_when_the_ot_asks_for_a_spelling_then_the_spelled_answer_is_redacted(services: Any) -> None:
+    original = transcript(
+        ("OT", "And your son's surname?"),
+        ("client", "Brady."),
+        ("OT", "How do you spell that?"),
+        ("client", "B R A D Y."),
+        ("OT", "And your GP is Doctor Cox, how do you spell that?"),
+        ("client", "C O X."),
+        ("OT", "How do you spell that?"),
+        ("client", "C O P D. I I I get muddled."),
+    )
+    redacted, _ = services.redact_transcript(original, ("Margaret Okafor",))
+    payload = transcript_lines(redacted)
+    for gone in ("Brady", "B R A D Y", "Cox", "C O X"):
+        assert gone not in payload, payload
+    assert redacted.segments[7].text == "C O P D. I I I get muddled."
+
+
+def test_when_a_found_name_is_left_in_the_payload_then_the_draft_is_refused(services: Any) -> None:
+    original = transcript(
+        ("client", "My daughter Grace Church comes on Sunday."),
+        ("OT", "Lovely, so Grace helps?"),
+    )
+    with FakeOpenAI(answer={"sections": [], "goals": []}) as fake:
+        local = with_model(services, fake)
+        redacted, mapping = local.redact_transcript(original, ["Margaret Okafor"])
+        missed = redacted.segments[1].model_copy(update={"text": "Lovely, so Grace helps?"})  # a redaction miss
+        leaky = redacted.model_copy(update={"segments": [redacted.segments[0], missed]})
+        local.redact_transcript = lambda *_: (leaky, mapping)  # type: ignore[method-assign]
+        with pytest.raises(EgressBlocked, match="PERSON"):
+            local.draft(original, known=["Margaret Okafor"])
+        assert not fake.requests, "a found name reached the model"
+        del local.redact_transcript
+        local.draft(original, known=["Margaret Okafor"])  # redacted properly, the same draft goes
+        assert fake.requests and not re.search(r"\bGrace\b", sent(fake))
