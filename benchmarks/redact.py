@@ -2,7 +2,10 @@
 
 Run: .venv/bin/python benchmarks/redact.py [--chars 50000]
 The transcript is built from the labelled UK assessment transcripts in evals/data/pii/,
-repeated to length, so it has realistic density of names, numbers and addresses.
+repeated to length, so it has realistic density of names, numbers and addresses. It is
+redacted twice: as one text (the redactor alone), and as the app redacts a transcript
+before a model sees it (``Services.redact_transcript``: one line a segment, each speaker's
+run of segments redacted together, in two passes so everyone named is known throughout).
 """
 
 from __future__ import annotations
@@ -51,7 +54,24 @@ def main() -> int:
     print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     rate = len(text) / seconds
     print(f"redacted in {seconds:.2f} s (median) = {rate:,.0f} characters/s (target <= {TARGET_SECONDS} s)")
-    return 0 if seconds <= TARGET_SECONDS else 1
+
+    from assistant.records import Transcript
+    from assistant.services import Services
+
+    services = Services(Settings())
+    services._engines["redactor"] = redactor  # the one already loaded
+    transcript = Transcript.from_text(text)
+    app_times = []
+    for _ in range(max(1, args.repeat)):
+        started = time.perf_counter()
+        services.redact_transcript(transcript, known)
+        app_times.append(time.perf_counter() - started)
+    app_seconds = statistics.median(app_times)
+    print(
+        f"as the app redacts a transcript ({len(transcript.segments)} segments): "
+        f"{', '.join(f'{t:.2f}' for t in app_times)} s; median {app_seconds:.2f} s"
+    )
+    return 0 if max(seconds, app_seconds) <= TARGET_SECONDS else 1
 
 
 if __name__ == "__main__":
