@@ -832,6 +832,13 @@ _ADDRESSED = re.compile(
 # Capitalised words that follow those cues but are not names.
 NOT_NAMES = frozenset(
     [
+        # a question after a cue: "And your surname? How do you spell that?"
+        "How",
+        "What",
+        "Why",
+        "Where",
+        "Which",
+        "When",
         "Monday",
         "Tuesday",
         "Wednesday",

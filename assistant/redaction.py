@@ -381,6 +381,11 @@ def _spelled_out(text: str, findings: Sequence[Finding], names: Iterable[str] = 
     asked = bool(PREVIOUS_SPELLING_CUE.search(before[-200:]))
     out: list[Finding] = []
     for m in SPELLED.finditer(text):
+        spelled = m.group()
+        if "," not in spelled[:-3] and re.search(r",\s*I$", spelled):
+            # "M E T F O R M I N, I think": the spelling ends at the comma; "I" is the next word, not a letter
+            spelled = spelled[: spelled.rindex(",")]
+            m = re.compile(re.escape(spelled)).match(text, m.start()) or m
         letters = "".join(ch for ch in m.group() if ch.isalpha())
         if len(letters) < 3 or not letters.isupper() or letters in ACRONYMS:
             continue
@@ -813,6 +818,12 @@ def _fullest_names(names: Sequence[str]) -> dict[str, str]:
 # Words spaCy's small model tags as PERSON that signposting and the note need.
 NOT_NAMES = frozenset(
     [
+        # question words opening a sentence: "And your surname? How do you spell that?"
+        "how",
+        "what",
+        "why",
+        "where",
+        "which",
         # greetings and endearments: "Alright Darren" is Darren, "Thanks love" names no one
         "alright",
         "hello",
@@ -1006,7 +1017,10 @@ def guard_carried(payload: str, carried: Sequence[str], known: Sequence[str] = (
     words, case kept ("Grace", not "grace" or "Graceful"; "He" is not "Heather"), and its spelling.
     """
     masked = PLACEHOLDER.sub(lambda m: " " * len(m.group()), payload)
-    if _carried_matches(masked, carried, known):
+    # the names came from the transcript, so only its lines are read: the prompt and the template's own
+    # words ("Occupational", "Goals") are not what was said, and a name found by mistake can share them
+    said = [line for line in masked.splitlines() if TRANSCRIPT_LINE.match(line.lstrip())]
+    if _carried_matches("\n".join(said) if said else masked, carried, known):
         raise _blocked({"PERSON"})
 
 

@@ -78,6 +78,11 @@ CLAUSE_BREAK = re.compile(
     r"[,;!?]|\.(?=\s|$)|\bbut\b"
     r"|\b(?:and|or)\b(?=\s+(?:she|he|they|i|we|it|not|no|never|nothing|[a-z]+n't)\b)"
 )
+# "can't do Monday, Tuesday or Friday": a comma inside a list of days (or times of day) that ends in
+# "or"/"and"/"nor" and a last one does not end the clause, so the negation reaches the whole list
+LIST_GOES_ON = re.compile(
+    rf"\s*(?:on\s+)?(?:(?:{_DAY}|{_PERIOD})\s*,\s*)*(?:{_DAY}|{_PERIOD})\s*,?\s*(?:or|and|nor)\s+(?:on\s+)?(?:{_DAY}|{_PERIOD})\b"
+)
 # "any day but Monday": this "but" means "except" and does not end the clause
 BUT_MEANS_EXCEPT = re.compile(r"\b(?:any ?day|anything|any ?time|every ?day|all week)\s+$")
 # words that exclude what follows them in the clause: "not (on) Mondays", "isn't on a Sunday", "can't do
@@ -96,6 +101,8 @@ NEGATION_ELSEWHERE = re.compile(
     r"|\b(?:not|never|[a-z]+n't)\s+(?:(?:too|very|so|that|overly|as)\s+[a-z]+|busy)\b"
     r"|\b(?:no|not|nothing|none)\s+(?:later|earlier|before|after)\b"
     r"|\b(?:not|never|[a-z]+n't)\s+(?:mind|minds|need|needs|miss|misses|missed)\b"
+    # "not free until the afternoon": from the afternoon on, not "not in the afternoon"
+    r"|\b(?:not|[a-z]+n't)\s+(?:[a-z]+\s+){0,2}(?:until|till)\b"
 )
 # just after the day or time: "Mondays are no good", "mornings are out", "Fridays don't work"
 EXCLUDED_AFTER = re.compile(
@@ -373,6 +380,8 @@ def _clauses(lowered: str) -> list[tuple[int, int]]:
             continue
         if m.group() == "." and re.search(r"\b(?:mon|tues?|weds?|thu(?:rs?)?|fri|sat|sun)$", lowered[: m.start()]):
             continue  # "Sat. or Sun." is an abbreviation, not a full stop
+        if m.group() == "," and LIST_GOES_ON.match(lowered, m.end()):
+            continue
         spans.append((start, m.start()))
         start = m.end()
     return [*spans, (start, len(lowered))]

@@ -329,3 +329,32 @@ def test_when_a_found_name_is_left_in_the_payload_then_the_draft_is_refused(serv
         del local.redact_transcript
         local.draft(original, known=["Margaret Okafor"])  # redacted properly, the same draft goes
         assert fake.requests and not re.search(r"\bGrace\b", sent(fake))
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Yes, I've got a Return to Work plan with Occupational Health.",
+        "Medical Reception said to ring back on Monday.",
+        "Taking my grandson to Goals Soccer Centre on Saturdays.",
+    ],
+)
+def test_when_a_word_of_the_prompt_was_taken_for_a_name_then_the_draft_still_goes(services: Any, said: str) -> None:
+    """The guard reads only what was said: the template's words ("Occupational", "Goals") are not a leak."""
+    original = transcript(("OT", "How are things at the moment?"), ("client", said), ("OT", "That helps."))
+    with FakeOpenAI(answer={"sections": [], "goals": []}) as fake:
+        with_model(services, fake).draft(original, known=["Margaret Thompson"])
+    assert fake.requests, "the guard refused the draft"
+
+
+def test_when_the_ot_asks_for_a_spelling_then_the_question_word_and_the_next_word_stay(services: Any) -> None:
+    original = transcript(
+        ("OT", "And your surname? How do you spell that?"),
+        ("client", "O, K, A, F, O, R."),
+        ("OT", "Which tablet is it? How do you spell that?"),
+        ("client", "M E T F O R M I N, I think."),
+    )
+    redacted, _ = services.redact_transcript(original, ("Margaret Ellis",))
+    assert redacted.segments[0].text == "And your surname? How do you spell that?"
+    assert "O, K, A, F, O, R" not in redacted.segments[1].text
+    assert redacted.segments[3].text.endswith(", I think.")

@@ -125,6 +125,13 @@ OTHER_SIX = {"MO": ["TU", "WE", "TH", "FR", "SA", "SU"], "SU": ["MO", "TU", "WE"
     ("text", "expected"),
     [
         ("Netball in Chelmsford that isn't on a Sunday", {"not_days": ["SU"], "days": OTHER_SIX["SU"]}),
+        # a negated list of days, commas and all (fourth review)
+        ("She can't do Monday, Tuesday or Friday, swimming in Colchester", {"not_days": ["MO", "TU", "FR"]}),
+        ("Any day except Mondays, Wednesdays and Fridays", {"not_days": ["MO", "WE", "FR"]}),
+        ("not Mon, Tue or Wed", {"not_days": ["MO", "TU", "WE"], "days": ["TH", "FR", "SA", "SU"]}),
+        ("swimming on Monday, Tuesday or Friday in Colchester", {"days": ["MO", "TU", "FR"], "not_days": []}),
+        ("He's not free until the afternoon", {"times": ["afternoon"], "not_times": []}),
+        ("Not until the evening", {"times": ["evening"], "not_times": []}),
         ("swimming in Colchester, not keen on Mondays", {"not_days": ["MO"], "days": OTHER_SIX["MO"]}),
         ("swimming in Colchester, she doesn't go out on Mondays", {"not_days": ["MO"], "days": OTHER_SIX["MO"]}),
         ("swimming in Colchester, he can't get there on Wednesdays", {"not_days": ["WE"]}),
