@@ -562,6 +562,10 @@ AVERSIVE = re.compile(
     r"|cut (?:out|down)\b|get out of\b|avoid\b|be done with\b|finish with\b|get rid of\b|be rid of\b)",
     re.I,
 )
+# Something turned down before the first wish phrase of a sentence ("I don't want to do the gym, but ...")
+TURNED_DOWN_BEFORE = re.compile(
+    r"\b(?:not|never|no longer|[a-z]+n['’]t|give up|giving up|stop|stopped|quit|avoid|can['’]t stand|hate)\b", re.I
+)
 # An answer that takes up what the OT's question named ("Bowls?" "Yes. I want to be back on the green").
 AGREES = re.compile(
     r"^\W*(?:yes|yeah|yep|definitely|absolutely|oh yes|that's (?:it|right|the one)|i'd love that|i would love that"
@@ -583,7 +587,9 @@ def _wish_clauses(text: str) -> list[str]:
     matches = list(WISH.finditer(text))
     clauses = []
     for n, match in enumerate(matches):
-        start = 0 if n == 0 else match.start()
+        # the first wish reaches back to the sentence start ("Swimming, I'd love to get back to it"), but not
+        # over something turned down before it ("I don't want to do the gym, but I'd love to go swimming")
+        start = 0 if n == 0 and not TURNED_DOWN_BEFORE.search(text[: match.start()]) else match.start()
         end = matches[n + 1].start() if n + 1 < len(matches) else len(text)
         aversive = AVERSIVE.match(text, match.end())
         if aversive:

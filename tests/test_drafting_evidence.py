@@ -318,6 +318,22 @@ def test_when_filler_follows_the_turned_down_part_then_what_comes_after_stays_tu
     assert draft_goals(_transcript(("OT", "What would you like to be doing?"), ("client", said))) == []
 
 
+@pytest.mark.parametrize(
+    ("said", "activities"),
+    [
+        ("I don't want to do the gym, but I'd love to go swimming.", ["Swimming"]),
+        ("I never liked the gym. But I'd love to go swimming again.", ["Swimming"]),
+        ("I don't want to do the gym, but I'd love to go to the allotment.", []),
+        ("Swimming, I'd love to get back to it.", ["Swimming"]),
+    ],
+)
+def test_when_something_is_turned_down_before_the_wish_then_the_goal_is_only_what_is_wished_for(
+    said: str, activities: list[str]
+) -> None:
+    goals = draft_goals(_transcript(("OT", "What would you like to be doing?"), ("client", said)))
+    assert [g.activity for g in goals] == activities
+
+
 def test_when_the_person_agrees_to_the_activity_the_ot_named_then_the_goal_takes_it_from_the_question() -> None:
     goals = draft_goals(
         _transcript(("OT", "Would you try boccia at the leisure centre?"), ("client", "Yes. I want to give it a go."))
