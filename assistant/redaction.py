@@ -955,6 +955,11 @@ def carried_names(people: Iterable[str], known: Sequence[str] = ()) -> list[str]
     return out
 
 
+# First names that are also verbs opening a question: "Will you…", "May I…", "Can we…"
+MODAL_NAMES = frozenset({"will", "may", "can", "should", "shall"})
+QUESTION_AFTER_MODAL = r"(?!\s+(?:i|you|we|he|she|they|it|that|this|there|your|my|the)\b)"
+
+
 def _carried_matches(text: str, carried: Sequence[str], known: Sequence[str] = ()) -> list[KnownMatch]:
     """Whole-word, case-sensitive occurrences of carried names: the full name, each part and its spelling.
 
@@ -969,6 +974,8 @@ def _carried_matches(text: str, carried: Sequence[str], known: Sequence[str] = (
         terms = [" ".join(parts), *(p for p in parts if p.lower() not in own and len(p) >= 2)]
         for term in dict.fromkeys(terms):
             pattern = r"(?<![\w'’])" + r"\s+".join(re.escape(w) for w in term.split()) + r"(?![\w])"
+            if " " not in term and term.lower() in MODAL_NAMES:
+                pattern += QUESTION_AFTER_MODAL  # "Will you manage?" asks; "Will helps me" names Will
             found += [KnownMatch("PERSON", m.start(), m.end(), full) for m in re.finditer(pattern, text)]
             if " " not in term and (spelled := _spelled(term, least=4)):
                 found += [KnownMatch("PERSON", m.start(), m.end(), full) for m in re.finditer(spelled, text, re.I)]

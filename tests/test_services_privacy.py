@@ -358,3 +358,16 @@ def test_when_the_ot_asks_for_a_spelling_then_the_question_word_and_the_next_wor
     assert redacted.segments[0].text == "And your surname? How do you spell that?"
     assert "O, K, A, F, O, R" not in redacted.segments[1].text
     assert redacted.segments[3].text.endswith(", I think.")
+
+
+def test_when_a_carer_is_called_will_then_will_you_still_asks_and_will_still_names_him(services: Any) -> None:
+    original = transcript(
+        ("client", "My husband Will. Will does the cooking."),
+        ("OT", "Will you be OK getting in the bath?"),
+        ("client", "I will, if Will helps. Will, you know the board?"),
+    )
+    redacted, mapping = services.redact_transcript(original, ("Margaret Ellis",))
+    assert list(mapping.values()) == ["Will"]
+    assert redacted.segments[1].text == "Will you be OK getting in the bath?"
+    assert "Will" not in redacted.segments[0].text
+    assert redacted.segments[2].text.startswith("I will, if [PERSON_1] helps. [PERSON_1], you know")
