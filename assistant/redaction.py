@@ -52,7 +52,6 @@ __all__ = [
     "Pseudonyms",
     "Redactor",
     "carried_names",
-    "guard_carried",
     "guard_egress",
     "join_address_parts",
     "known_spans",
@@ -1005,30 +1004,21 @@ def guard_egress(redactor: Redactor, payload: str, known: Sequence[str] = (), ca
 
     Placeholders such as ``[PERSON_1]`` are fine. The message names the types found,
     never the values, so it can go into the audit log as it is. ``carried``: the people
-    redaction found (:func:`carried_names`), held as whole words (:func:`guard_carried`).
+    redaction found (:func:`carried_names`), matched as redaction matched them: whole words,
+    case kept ("Grace", not "grace" or "Graceful"; "He" is not "Heather"), and their spelling,
+    in the transcript's lines only. The prompt and the template's own words ("Occupational",
+    "Goals") are not what was said, and a name found by mistake can share them.
     """
     masked = PLACEHOLDER.sub(lambda m: " " * len(m.group()), payload)
     found: set[str] = set()
     for text in filter(None, (masked, _join_speaker_lines(masked))):
         found |= {f.type for f in redactor.find(text, known) if f.type in GUARDED_TYPES}
         found |= {k.type for k in KnownIdentifiers(known).find(text, detect_uk(text))}
-    found |= {k.type for k in _carried_matches(masked, carried, known)}
+    if carried:
+        said = [line for line in masked.splitlines() if TRANSCRIPT_LINE.match(line.lstrip())]
+        found |= {k.type for k in _carried_matches("\n".join(said) if said else masked, carried, known)}
     if found:
         raise _blocked(found)
-
-
-def guard_carried(payload: str, carried: Sequence[str], known: Sequence[str] = ()) -> None:
-    """Raise :class:`EgressBlocked` if a person redaction found is still named in ``payload``.
-
-    ``carried`` comes from :func:`carried_names`; each is matched as redaction matched it: whole
-    words, case kept ("Grace", not "grace" or "Graceful"; "He" is not "Heather"), and its spelling.
-    """
-    masked = PLACEHOLDER.sub(lambda m: " " * len(m.group()), payload)
-    # the names came from the transcript, so only its lines are read: the prompt and the template's own
-    # words ("Occupational", "Goals") are not what was said, and a name found by mistake can share them
-    said = [line for line in masked.splitlines() if TRANSCRIPT_LINE.match(line.lstrip())]
-    if _carried_matches("\n".join(said) if said else masked, carried, known):
-        raise _blocked({"PERSON"})
 
 
 def _blocked(found: Iterable[str]) -> EgressBlocked:

@@ -99,14 +99,15 @@ class Services:
 
         return self._get("index", build)
 
-    def chat_model(self, known: Sequence[str] = ()) -> Any:
+    def chat_model(self, known: Sequence[str] = (), carried: Sequence[str] = ()) -> Any:
+        """The configured chat model (None offline), every payload checked by the egress guard first."""
         from assistant.chat import make_chat_model
 
         def guard(payload: str) -> None:
             from assistant.redaction import guard_egress
 
             try:
-                guard_egress(self.redactor, payload, known)
+                guard_egress(self.redactor, payload, known, carried)
             except EgressBlocked as exc:
                 self.store.audit("system", "egress_blocked", self.settings.provider, {"reason": str(exc)})
                 raise
@@ -244,31 +245,19 @@ class Services:
         their case: a found name left in the text is refused, "He" is not "Heather".
         """
         from assistant.drafting import ModelDrafter, OfflineDrafter
-        from assistant.redaction import Pseudonyms, carried_names, guard_carried
+        from assistant.redaction import Pseudonyms, carried_names
         from assistant.templates import load_template
 
         spec = load_template(template)
-        chat = self.chat_model(list(known))
+        carried: list[str] = []  # filled once the transcript is redacted; the guard reads it when the model is called
+        chat = self.chat_model(list(known), carried)
         if chat is None:
             return OfflineDrafter(self.embedder).draft(transcript, spec)
         stored = self.store.redaction_map(assessment_id) if assessment_id else None
         redacted, mapping = self.redact_transcript(transcript, known, stored)
         if assessment_id:
             self.store.save_redaction_map(assessment_id, mapping)
-        carried = carried_names(Pseudonyms(mapping).people(), known)
-        if carried:  # the people found, as whole words, after the known identifiers
-            checked = chat.guard
-
-            def guard(payload: str) -> None:
-                if checked is not None:
-                    checked(payload)
-                try:
-                    guard_carried(payload, carried, known)
-                except EgressBlocked as exc:
-                    self.store.audit("system", "egress_blocked", self.settings.provider, {"reason": str(exc)})
-                    raise
-
-            chat.guard = guard
+        carried += carried_names(Pseudonyms(mapping).people(), known)
         return ModelDrafter(chat).draft(redacted, spec)
 
     # ── directory ───────────────────────────────────────────────────────────

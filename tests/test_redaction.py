@@ -479,17 +479,14 @@ def test_when_part_of_a_found_name_comes_up_in_another_segment_then_it_is_redact
 
 
 def test_when_a_carried_name_is_left_in_a_payload_then_the_guard_blocks_it(redactor: PresidioRedactor) -> None:
-    from assistant.redaction import guard_carried
-
     known = ("Margaret Okafor",)
     with pytest.raises(EgressBlocked, match="PERSON"):
         guard_egress(redactor, "[0] OT: Lovely, so Grace helps?", known, carried=["Grace"])
-    with pytest.raises(EgressBlocked, match="PERSON"):
-        guard_carried("[0] OT: Lovely, so Grace helps?", ["Grace"], known)
     # whole words with their case: no prefixes or near misses ("He" is not "Heather")
     fine = "[0] OT: He is fine, she's graceful and gracious. [PERSON_1] helps."
     guard_egress(redactor, fine, known, carried=["Grace", "Heather"])
-    guard_carried(fine, ["Grace", "Heather"], known)
+    # only what was said is read: a prompt word taken for a name by mistake is no leak
+    guard_egress(redactor, "Sections: Occupational history.\n[0] Client: I see [PERSON_1].", known, ["Occupational"])
 
 
 @pytest.mark.parametrize(
