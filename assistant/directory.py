@@ -751,7 +751,7 @@ def openactive_activity(item: dict[str, Any], source: str, feed: str = "", today
                     start_time=begins.strftime("%H:%M"),
                     end_time=finishes.strftime("%H:%M") if finishes is not None else None,
                     frequency="once",
-                    description=begins.isoformat(),
+                    on=begins.date(),
                 )
             ]
     if not schedules:

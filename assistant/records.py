@@ -6,6 +6,7 @@ form (``model_dump(mode="json")``) is the CLI contract in DESIGN.md.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -183,6 +184,7 @@ class Schedule(Record):
     start_time: str | None = Field(default=None, description="HH:MM")
     end_time: str | None = None
     frequency: str = ""
+    on: date | None = Field(default=None, description="the date of a one-off session (frequency 'once')")
     description: str = ""
 
 

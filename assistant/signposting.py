@@ -28,7 +28,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from assistant.activities import activity_list
-from assistant.directory import DAY_CODES, legacy_id, today_local
+from assistant.directory import DAY_CODES, DAY_NAMES, legacy_id, today_local
 from assistant.embedding import Embedder
 from assistant.records import Activity, Answer, Match, Schedule
 
@@ -43,15 +43,6 @@ RELATIVE_FLOOR = 0.12
 # How many words of the description MiniLM embeds: 20 keeps the eval figures of 40 and embeds twice as fast.
 EMBED_WORDS = 20
 PERIODS = ("morning", "afternoon", "evening")
-DAY_NAMES = {
-    "MO": "Monday",
-    "TU": "Tuesday",
-    "WE": "Wednesday",
-    "TH": "Thursday",
-    "FR": "Friday",
-    "SA": "Saturday",
-    "SU": "Sunday",
-}
 DAY_WORDS = {name.lower(): code for code, name in DAY_NAMES.items()} | {
     "tues": "TU",
     "weds": "WE",
@@ -1174,16 +1165,10 @@ class ActivityIndex:
 
 def has_ended(a: Activity, today: date | None = None) -> bool:
     """A record whose sessions are all one-off dates now past (imported before they happened)."""
-    if not a.schedules or any(s.frequency != "once" for s in a.schedules):
+    dates = [s.on for s in a.schedules]
+    if not dates or None in dates:
         return False
-    today = today or today_local()
-    dates = []
-    for s in a.schedules:
-        try:
-            dates.append(date.fromisoformat(s.description[:10]))
-        except ValueError:
-            return False
-    return max(dates) < today
+    return max(d for d in dates if d is not None) < (today or today_local())
 
 
 # ── answers ────────────────────────────────────────────────────────────────
@@ -1197,10 +1182,9 @@ def _when(s: Schedule) -> str:
     if freq in ("", "weekly"):
         return days
     if freq == "once":
-        try:
-            return "once, " + date.fromisoformat(s.description[:10]).strftime("%A %-d %B %Y")
-        except ValueError:
-            return f"once, {days}" if days else "once"
+        if s.on is not None:
+            return "once, " + s.on.strftime("%A %-d %B %Y")
+        return f"once, {days}" if days else "once"
     if any(name in freq for name in DAY_NAMES.values()):
         return freq
     return f"{freq} on {days}" if days else freq

@@ -225,7 +225,7 @@ def test_when_a_place_cannot_be_read_then_the_answer_says_so_instead_of_claiming
 
 
 def test_when_record_towns_are_written_differently_then_they_still_match(embedder: Any, tmp_path: Path) -> None:
-    tomorrow = (date.today() + timedelta(days=2)).isoformat()
+    tomorrow = (date.today() + timedelta(days=2))
     records = [
         Activity(
             id=f"t{i}",
@@ -245,7 +245,7 @@ def test_when_record_towns_are_written_differently_then_they_still_match(embedde
             activity_types=["Swimming"],
             location=Location(town="Colchester"),
             schedules=[
-                Schedule(days=["TU"], start_time="10:00", frequency="once", description="2020-01-07T10:00:00+00:00")
+                Schedule(days=["TU"], start_time="10:00", frequency="once", on=date(2020, 1, 7))
             ],
         ),
         Activity(
@@ -254,7 +254,7 @@ def test_when_record_towns_are_written_differently_then_they_still_match(embedde
             activity_types=["Swimming"],
             location=Location(town="Colchester"),
             schedules=[
-                Schedule(days=["TU"], start_time="10:00", frequency="once", description=f"{tomorrow}T10:00:00+00:00")
+                Schedule(days=["TU"], start_time="10:00", frequency="once", on=tomorrow)
             ],
         ),
         Activity(
