@@ -165,13 +165,18 @@ def _time(value: Any) -> str | None:
     )
     if not match or (match.group(2) is None and not match.group(3)):
         return None
-    hour, minute = int(match.group(1)), int(match.group(2) or 0)
-    meridiem = (match.group(3) or "")[:1]
-    if meridiem:
+    minutes = clock_minutes(int(match.group(1)), int(match.group(2) or 0), match.group(3))
+    return f"{minutes // 60:02d}:{minutes % 60:02d}" if minutes is not None else None
+
+
+def clock_minutes(hour: int, minute: int, meridiem: str | None) -> int | None:
+    """Minutes after midnight of a clock time, with "am"/"pm" (or none: 24-hour); None if it is no time."""
+    mark = (meridiem or "").lower()[:1]
+    if mark in ("a", "p"):
         if not 1 <= hour <= 12:
             return None
-        hour = hour % 12 + (12 if meridiem == "p" else 0)
-    return f"{hour:02d}:{minute:02d}" if hour < 24 and minute < 60 else None
+        hour = hour % 12 + (12 if mark == "p" else 0)
+    return hour * 60 + minute if hour < 24 and minute < 60 else None
 
 
 def _date(value: Any) -> date | None:

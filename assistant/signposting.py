@@ -28,7 +28,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from assistant.activities import activity_list
-from assistant.directory import DAY_CODES, DAY_NAMES, legacy_id, today_local
+from assistant.directory import DAY_CODES, DAY_NAMES, clock_minutes, legacy_id, today_local
 from assistant.embedding import Embedder
 from assistant.records import Activity, Answer, Match, Schedule
 
@@ -352,15 +352,10 @@ def _negated_need(text: str, start: int, end: int) -> bool:
 
 
 def _clock_minutes(hour: str, minute: str | None, meridiem: str | None) -> int | None:
-    h, m = int(hour), int(minute or 0)
-    mark = (meridiem or "").lower()[:1]
-    if mark in ("a", "p"):
-        if not 1 <= h <= 12:
-            return None
-        h = h % 12 + (12 if mark == "p" else 0)
-    elif minute is None and 1 <= h <= 7:  # "after 6" with no am/pm means the evening
-        h += 12
-    return h * 60 + m if h < 24 and m < 60 else None
+    h = int(hour)
+    if (meridiem or "").lower()[:1] not in ("a", "p") and minute is None and 1 <= h <= 7:
+        h += 12  # "after 6" with no am/pm means the evening
+    return clock_minutes(h, int(minute or 0), meridiem)
 
 
 def _clauses(lowered: str) -> list[tuple[int, int]]:
