@@ -54,3 +54,11 @@ def evidence_popover(section: dict[str, Any]) -> None:
             for ev in evidence:
                 mark = "" if ev.get("verified", True) else " ⚠️ not found in the transcript"
                 st.caption(f"segment {ev['segment']}: “{ev['quote']}”{mark}")
+
+
+def reviewer_comments(did: str) -> None:
+    """What reviewers asked for on a note, overall or per section, for whoever drafted it."""
+    for decision in services().store.decisions(did):
+        if decision["comment"] and decision["decision"] in ("request_changes", "comment"):
+            where = f" on “{decision['section_id']}”" if decision["section_id"] else ""
+            st.warning(f"{decision['reviewer']}{where}: {decision['comment']}")

@@ -12,7 +12,15 @@ from assistant.accounts import can
 from assistant.errors import ConflictError, ReconnectError
 from assistant.records import Segment, Transcript
 from assistant.store import EDITABLE
-from ui.common import COORDINATOR_TEMPLATES, audit_once, evidence_popover, known_identifiers, services, user
+from ui.common import (
+    COORDINATOR_TEMPLATES,
+    audit_once,
+    evidence_popover,
+    known_identifiers,
+    reviewer_comments,
+    services,
+    user,
+)
 from ui.components.autosave import typing_watcher
 
 SPEAKERS = ["OT", "client", "other", "unknown"]
@@ -203,10 +211,7 @@ def draft_panel(aid: str, transcript: Transcript, known: list[str]) -> None:
     audit_once("view", f"draft:{did}")
     st.caption(f"Status: **{review.STATUS_LABELS.get(draft['status'], draft['status'])}** · version {draft['version']}")
     redraft_panel(aid, draft, transcript, known)
-    for decision in svc.store.decisions(did):
-        if decision["comment"] and decision["decision"] in ("request_changes", "comment"):
-            where = f" on “{decision['section_id']}”" if decision["section_id"] else ""
-            st.warning(f"{decision['reviewer']}{where}: {decision['comment']}")
+    reviewer_comments(did)
 
     editable = draft["status"] in EDITABLE
     if editable:

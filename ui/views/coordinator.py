@@ -11,7 +11,7 @@ from assistant.accounts import can
 from assistant.errors import ReconnectError
 from assistant.records import Transcript
 from assistant.store import EDITABLE
-from ui.common import COORDINATOR_TEMPLATES, audit_once, known_identifiers, services, user
+from ui.common import COORDINATOR_TEMPLATES, audit_once, known_identifiers, reviewer_comments, services, user
 
 OUTPUTS = {"care_plan_entry": "Care-plan entry", "supporting_letter": "Supporting letter (e.g. bus pass)"}
 
@@ -89,10 +89,7 @@ def review_panel(draft: dict[str, Any], me: dict[str, str]) -> None:
         f"{review.STATUS_LABELS.get(draft['status'], draft['status'])}: it can be exported once a supervisor "
         "approves it."
     )
-    for decision in svc.store.decisions(did):
-        if decision["comment"] and decision["decision"] in ("request_changes", "comment"):
-            where = f" on “{decision['section_id']}”" if decision["section_id"] else ""
-            st.warning(f"{decision['reviewer']}{where}: {decision['comment']}")
+    reviewer_comments(did)
     if error := st.session_state.pop(f"coord-error-{did}", None):
         st.error(error)
     mine = me["username"] == review.owner(svc.store, draft)
