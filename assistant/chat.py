@@ -216,7 +216,8 @@ class LangChainChat:
                 ValueError,  # json.JSONDecodeError, LangChain's output parsers
             ) as exc:
                 if attempt + 1 >= attempts:
-                    raise ModelError(f"the model failed after {attempts} attempts: {_describe(exc)}") from exc
+                    tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+                    raise ModelError(f"the model failed after {tries}: {_describe(exc)}") from exc
                 self.usage.retries += 1
                 log.info("model call failed (%s); retrying", _describe(exc))
                 time.sleep(min(8.0, self.backoff * 2**attempt))
