@@ -596,6 +596,87 @@ GROUP_SCRIPT: list[tuple[str, str]] = [
            "mobile next Tuesday to book a home visit."),
     ("client", "Thank you, Rachel. I'll tell the class. They've been telling me to ask for help."),
 ]
+# An eighth visit, written held out by a helper that never heard it transcribed: a retired man back home in
+# Coggeshall after a broken hip, who wants to get back to his allotment, with his son as his carer.
+GARDEN_NHS_NUMBERS = ["2036795560", "9584871714"]
+GARDEN_PHONE_NUMBERS = ["07700900483", "01632960769"]
+
+GARDEN_SCRIPT: list[tuple[str, str]] = [
+    ("OT", "Good afternoon, is it Dennis? I'm Kate, the occupational therapist from the community "
+           "rehabilitation team."),
+    ("client", "That's me. Come in, love, mind the step. I'd get up, but it takes me a while these days."),
+    ("OT", "Please stay where you are. Before we start, are you happy for me to record our conversation? "
+           "It helps me write my notes properly afterwards."),
+    ("client", "Record what you like. I haven't got any secrets."),
+    ("OT", "Thank you. Could I have your NHS number first, please?"),
+    ("client", f"My son wrote it on the calendar for me. Here it is. {nhs(GARDEN_NHS_NUMBERS[0])}."),
+    ("OT", f"Let me read that back to you. {nhs(GARDEN_NHS_NUMBERS[0])}. Is that right?"),
+    ("client", "That's the one."),
+    ("OT", "And what's the best phone number for you?"),
+    ("client", f"The mobile, {phone(GARDEN_PHONE_NUMBERS[0])}. I don't always hear it, mind."),
+    ("OT", "I'll let it ring for a while. And you're here in Coggeshall. What's your postcode?"),
+    ("client", "C O six, one N D. The bungalow with the green gate, just past the church."),
+    ("OT", "Lovely. The hospital asked us to see you after your fall. Can you tell me what happened?"),
+    ("client", "I slipped on wet leaves at the allotment in October and broke my hip. They took me to "
+               "Colchester Hospital and put a new hip in. I was in there nearly three weeks."),
+    ("OT", "That's a lot to go through. How have you been since you came home?"),
+    ("client", "Better than I was. The physio comes on Thursdays, and I walk round the bungalow with the "
+               "frame. But I get stiff if I sit too long, and I'm frightened of falling again."),
+    ("OT", "That fear is very common after a fall. Have you had any trips or near misses since you got back?"),
+    ("client", "Once, on the rug in the hall. I grabbed the radiator. Michael took the rug up the next day."),
+    ("OT", "Good for Michael. How are you managing with washing?"),
+    ("client", "I have a strip wash at the basin. The bath is out of the question. I wouldn't get out again."),
+    ("OT", "A bath lift would lower you into the water and bring you back up. Would you want to try one?"),
+    ("client", "I'd give anything for a proper soak. Yes, I'd try it."),
+    ("OT", "And dressing? Socks and shoes can be hard with a new hip."),
+    ("client", "Socks are the worst. I'm not supposed to bend past a right angle, so Michael does them."),
+    ("OT", "A sock aid and a long-handled shoe horn would let you do them yourself. "
+           "I'll show you both next time. What about the toilet?"),
+    ("client", "It's very low. I have to push up on the sink, and it wobbles."),
+    ("OT", "A raised toilet seat with a frame around it would make that much safer. How about the kitchen?"),
+    ("client", "I make my own breakfast and a cup of tea. Carrying it back to the chair is the problem, "
+               "because both hands are on the frame."),
+    ("OT", "A kitchen trolley would let you push your tea and your plate along with you. "
+           "Tell me about Michael."),
+    ("client", "He's my son. He lives in Kelvedon and comes most evenings after work. He does my shopping "
+               "and takes me to my appointments. Since his mum died it's just the two of us."),
+    ("OT", "It sounds as though he does a lot. Is he coping?"),
+    ("client", "He says he is, but he looks worn out. He's got a bad back himself. His NHS number is "
+               f"{nhs(GARDEN_NHS_NUMBERS[1])}, if that's any use."),
+    ("OT", f"Thank you. So that's {nhs(GARDEN_NHS_NUMBERS[1])} for Michael. I'd like to offer him a carer's "
+           "assessment. What's the best way to reach him?"),
+    ("client", f"His work phone, {phone(GARDEN_PHONE_NUMBERS[1])}. He's there until half past four."),
+    ("OT", "Now, tell me about the allotment. How long have you had it?"),
+    ("client", "Thirty two years. Runner beans, onions, potatoes, and the best strawberries in Essex. "
+               "I used to sell the jam at the church fete."),
+    ("OT", "What would you most like to be able to do there again?"),
+    ("client", "Just to get down there and potter. Sit in the shed, have a flask of tea and see the lads. "
+               "And I'd like to grow my own beans again next summer."),
+    ("OT", "What worries you about going back?"),
+    ("client", "The path is rough, and it's muddy in winter. And I can't kneel down any more, not with the hip."),
+    ("OT", "There are a few things that could help. A kneeler seat has handles on both sides, so you can sit "
+           "on it, or turn it over and kneel on the pad with something to push up on. Long-handled tools "
+           "mean you can weed without bending."),
+    ("client", "I've seen those kneelers at the garden centre in Tiptree. I thought they were for old folk."),
+    ("OT", "They're for anybody who wants to keep gardening. Have you thought about a raised bed?"),
+    ("client", "The committee did talk about raised beds by the gate for people who struggle. "
+               "I might put my name down for one."),
+    ("OT", "That would cut the walking down too. How would you get there now you're not driving?"),
+    ("client", "It's about ten minutes on foot normally. Michael could drop me off on a Saturday."),
+    ("OT", "Then let's agree some goals for the next twelve weeks. Goal one is that you wash and dress "
+           "yourself, using the bath lift and the sock aid, on most days within four weeks."),
+    ("client", "That would make Michael's evenings easier."),
+    ("OT", "Goal two is that you walk round the bungalow and the garden with a stick instead of the frame, "
+           "with no falls, by the end of January. The physio will work on that with you."),
+    ("client", "And the allotment?"),
+    ("OT", "Goal three is that you spend an hour at the allotment on a Saturday, using the kneeler seat, "
+           "at least twice before the end of March, and sow your beans in a raised bed in the spring."),
+    ("client", "Beans in by April. I'll hold you to that."),
+    ("OT", "I'll order the bath lift, the toilet frame and the trolley today, and I'll ring Michael about "
+           "the carer's assessment. I'll come back in two weeks with the sock aid."),
+    ("client", "Thank you, Kate. Next summer you can have a jar of my jam."),
+]
+
 
 
 SCRIPTS = {
@@ -606,6 +687,7 @@ SCRIPTS = {
     "discharge-visit": DISCHARGE_SCRIPT,
     "workplace-visit": WORKPLACE_SCRIPT,
     "group-visit": GROUP_SCRIPT,
+    "garden-visit": GARDEN_SCRIPT,
 }
 # what each script was used for, printed with its figures
 SCRIPT_ROLE = {
@@ -622,6 +704,8 @@ SCRIPT_ROLE = {
     "group-visit": "written held out for a compute-type choice (float32 against int8) that failed on the six "
     "other visits first, so first measured on the settled transcriber (base: WER 7.1 % mono, 7.4 % per "
     "channel, NHS 4/4 both); its errors were read afterwards",
+    "garden-visit": "written held out (2026-12-01) and first measured on the transcriber as it stood, to check the "
+    "figures of the seven visits above on a visit nothing was chosen on",
 }
 NHS_BY_SCRIPT = {
     "home-visit": NHS_NUMBERS,
@@ -631,6 +715,7 @@ NHS_BY_SCRIPT = {
     "discharge-visit": DISCHARGE_NHS_NUMBERS,
     "workplace-visit": WORKPLACE_NHS_NUMBERS,
     "group-visit": GROUP_NHS_NUMBERS,
+    "garden-visit": GARDEN_NHS_NUMBERS,
 }
 
 
