@@ -2,8 +2,9 @@
 
 By default the document carries placeholders ([PERSON_1], [NHS_NUMBER_1], ...), never the
 person's details: any original value the local redaction map knows is replaced by its
-placeholder. Only when the user asks (``reidentify=True``) are the placeholders put back
-from the local map, on this machine.
+placeholder. Only when a user whose role may re-identify (a coordinator) asks
+(``reidentify_names=True``, ``user=...``) are the placeholders put back from the local map,
+on this machine; anyone else is refused with NotAllowed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from assistant.errors import BadInput
+from assistant.accounts import can
+from assistant.errors import BadInput, NotAllowed
 
 Format = Literal["md", "docx", "pdf"]
 FORMATS: dict[str, tuple[str, str]] = {
@@ -75,11 +77,17 @@ def document(
     mapping: dict[str, str],
     reidentify_names: bool = False,
     title: str | None = None,
+    *,
+    user: dict[str, str] | None = None,
 ) -> Document:
     """Build the document for a stored draft (``Store.draft``) of a stored assessment.
 
-    Only a reviewed note leaves the app: one that is approved or signed off.
+    Only a reviewed note leaves the app: one that is approved or signed off. Putting the
+    person's details back (``reidentify_names``) needs the ``user`` asking, with the
+    ``reidentify`` permission; a pseudonymised document needs no user.
     """
+    if reidentify_names:
+        _may_reidentify(user)
     if draft["status"] not in EXPORTABLE:
         raise BadInput(
             f"this note is '{draft['status'].replace('_', ' ')}'; only an approved or signed-off note can be exported"
@@ -101,6 +109,14 @@ def document(
     if reidentify_names:
         doc = doc.map_text(lambda t: reidentify(t, mapping))
     return doc
+
+
+def _may_reidentify(user: dict[str, str] | None) -> None:
+    """Raise NotAllowed unless this user's role may put a person's details back into an export."""
+    if user is None:
+        raise NotAllowed("say who is asking: only a user who may re-identify can put a person's details back")
+    if not can(user["role"], "reidentify"):
+        raise NotAllowed(f"the {user['role']} role may not put a person's details back into an export")
 
 
 def sections_of(draft: dict[str, Any], mapping: dict[str, str]) -> list[tuple[str, str]]:

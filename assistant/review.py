@@ -65,7 +65,7 @@ STEPS: dict[str, Step] = {
 def owner(store: Store, draft: dict[str, Any]) -> str:
     """Who submits and amends a note: whoever drafted it (the OT for an assessment note, the coordinator for a
     care-plan entry or letter they made from it)."""
-    first = store.versions(draft["id"])[0]
+    first = store.version_stamps(draft["id"])[0]
     return str(first["author"])
 
 
@@ -74,8 +74,8 @@ def drafted_at(store: Store, draft_id: str) -> datetime:
 
     The transcript that was current then is the one the note (and anything made from it) comes from.
     """
-    versions = store.versions(draft_id)
-    return max(v["created_at"] for v in versions if v["version"] == 1 or v["note"] == REDRAFTED)
+    stamps = store.version_stamps(draft_id)
+    return max(v["created_at"] for v in stamps if v["version"] == 1 or v["note"] == REDRAFTED)
 
 
 def allowed_steps(user: dict[str, str], draft: dict[str, Any], owner: str) -> list[str]:

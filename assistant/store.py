@@ -523,6 +523,15 @@ class Store:
             ).mappings()
             return [dict(r) for r in rows]
 
+    def version_stamps(self, draft_id: str) -> list[dict[str, Any]]:
+        """Each version's number, author, note and time, oldest first: ``versions`` without the (large) content."""
+        c = draft_versions.c
+        with self.tx() as conn:
+            rows = conn.execute(
+                select(c.version, c.author, c.note, c.created_at).where(c.draft_id == draft_id).order_by(c.version)
+            ).mappings()
+            return [dict(r) for r in rows]
+
     def save_version(
         self, draft_id: str, content: dict[str, Any], author: str, base_version: int, note: str = ""
     ) -> int:

@@ -184,6 +184,27 @@ def test_the_diff_shows_only_changed_sections(store: Store, draft: str) -> None:
         review.diff(store, draft, 1, 7)
 
 
+def test_owner_and_drafted_at_read_the_version_stamps_not_the_contents(
+    store: Store, draft: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    v2 = store.save_version(draft, CONTENT, "jo", 1)
+    v3 = store.save_version(draft, CONTENT, "sam", v2, note=review.REDRAFTED)
+    store.save_version(draft, CONTENT, "jo", v3, note="edited")
+    stamps = {v["version"]: v["created_at"] for v in store.versions(draft)}
+
+    def no_contents(draft_id: str) -> None:
+        raise AssertionError("loaded every version's content")
+
+    monkeypatch.setattr(store, "versions", no_contents)
+    assert review.owner(store, store.draft(draft)) == "sam"  # who drafted version 1, not who saved last
+    assert review.drafted_at(store, draft) == stamps[3]  # the latest redraft, not the later edit
+
+
+def test_drafted_at_is_the_first_version_until_the_note_is_redrafted(store: Store, draft: str) -> None:
+    store.save_version(draft, CONTENT, "sam", 1, note="edited")
+    assert review.drafted_at(store, draft) == store.versions(draft)[0]["created_at"]
+
+
 def test_merge_keeps_both_sides_and_reports_clashes() -> None:
     mine = review.with_section_text(CONTENT, {"client_details": "Mine.", "mobility": "Mine too."})
     theirs = review.with_section_text(CONTENT, {"mobility": "Theirs."})
@@ -198,9 +219,11 @@ def test_merge_keeps_both_sides_and_reports_clashes() -> None:
 MAPPING = {"[PERSON_1]": "Margaret Ellis", "[PERSON_2]": "Lucy"}
 
 
-def _doc(store: Store, draft: str, reidentify: bool) -> export.Document:
+def _doc(store: Store, draft: str, reidentify: bool, user: dict[str, str] | None = None) -> export.Document:
     note = store.draft(draft)
-    return export.document(note, store.assessment(note["assessment_id"]), MAPPING, reidentify_names=reidentify)
+    return export.document(
+        note, store.assessment(note["assessment_id"]), MAPPING, reidentify_names=reidentify, user=user
+    )
 
 
 def test_only_a_reviewed_note_is_exported_and_an_amended_one_drops_the_old_sign_off(store: Store, draft: str) -> None:
@@ -225,7 +248,7 @@ def test_export_is_pseudonymised_unless_reidentification_is_asked_for(store: Sto
     assert "[PERSON_1] consented." in plain and "[PERSON_2] drives her" not in plain  # support is not exported
     assert "# OT initial assessment" in plain and "- **Reference:** REF-R" in plain
     assert "1. [PERSON_1] will swim once a week within 8 weeks." in plain
-    named = export.to_markdown(_doc(store, draft, True))
+    named = export.to_markdown(_doc(store, draft, True, CAM))
     assert "Margaret Ellis consented." in named and "[PERSON_" not in named
     assert export.pseudonymise("Lucy's sister Lucyanne", MAPPING) == "[PERSON_2]'s sister Lucyanne"
 
@@ -253,6 +276,25 @@ def test_export_writes_real_docx_and_pdf(store: Store, draft: str) -> None:
     assert export.filename(doc, "pdf") == "REF-R-OT-initial-assessment.pdf"
     with pytest.raises(BadInput, match="unknown export format"):
         export.render(doc, "rtf")
+
+
+def test_a_coordinator_may_reidentify_an_export_and_nobody_else_may(store: Store, draft: str) -> None:
+    review.submit(store, draft, SAM)
+    review.approve(store, draft, LEE)
+    assert "Margaret Ellis consented." in export.to_markdown(_doc(store, draft, True, CAM))
+    for who in (SAM, LEE, {"username": "eve", "role": "evaluator"}, {"username": "ann", "role": "admin"}):
+        with pytest.raises(NotAllowed, match=f"the {who['role']} role may not put a person's details back"):
+            _doc(store, draft, True, who)
+    with pytest.raises(NotAllowed, match="say who is asking"):
+        _doc(store, draft, True)  # the package does not trust its caller to have checked
+
+
+def test_a_pseudonymised_export_needs_no_permission(store: Store, draft: str) -> None:
+    review.submit(store, draft, SAM)
+    review.approve(store, draft, LEE)
+    for who in (None, SAM, LEE, CAM):
+        plain = export.to_markdown(_doc(store, draft, False, who))
+        assert "[PERSON_1] consented." in plain and "Margaret" not in plain
 
 
 def test_who_may_put_a_persons_details_back_into_an_export() -> None:

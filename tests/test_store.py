@@ -225,3 +225,16 @@ def test_times_read_back_in_utc_with_their_zone_so_the_app_can_show_local_time(s
     when = saved["saved_at"]
     assert when.utcoffset() == timedelta(0) and abs(datetime.now(UTC) - when) < timedelta(minutes=1)
     assert store.draft(did)["updated_at"].tzinfo is not None
+
+
+def test_version_stamps_are_the_versions_without_their_content(store: Store) -> None:
+    aid = store.create_assessment("REF-7", "sam", {})
+    did = store.create_draft(aid, "ot_initial_assessment", {"text": "v1"}, "sam")
+    store.save_version(did, {"text": "v2"}, "jo", base_version=1, note="redrafted")
+    stamps = store.version_stamps(did)
+    assert [(s["version"], s["author"], s["note"]) for s in stamps] == [(1, "sam", "drafted"), (2, "jo", "redrafted")]
+    assert all("content" not in s for s in stamps)
+    full = store.versions(did)
+    assert stamps == [{k: v[k] for k in ("version", "author", "note", "created_at")} for v in full]
+    assert stamps[1]["created_at"].tzinfo is not None and stamps[0]["created_at"] <= stamps[1]["created_at"]
+    assert store.version_stamps("no-such-draft") == []

@@ -73,7 +73,7 @@ def page() -> None:
                 st.markdown(f"**{heading}**")
                 st.code(text, language=None, wrap_lines=True)  # the code block has a copy button
             if draft["status"] in export.EXPORTABLE:
-                export_buttons(draft, assessment, mapping, reidentify)
+                export_buttons(draft, assessment, mapping, reidentify, me)
             else:
                 review_panel(draft, me)
 
@@ -155,9 +155,9 @@ def submit_output(did: str, version: int, section_ids: list[str]) -> None:
 
 
 def export_buttons(
-    draft: dict[str, Any], assessment: dict[str, Any], mapping: dict[str, str], reidentify: bool
+    draft: dict[str, Any], assessment: dict[str, Any], mapping: dict[str, str], reidentify: bool, me: dict[str, str]
 ) -> None:
-    doc = export.document(draft, assessment, mapping, reidentify_names=reidentify)
+    doc = export.document(draft, assessment, mapping, reidentify_names=reidentify, user=me)
     for column, fmt in zip(st.columns(len(export.FORMATS)), export.FORMATS, strict=True):
         column.download_button(
             f"Download {fmt.upper()}",

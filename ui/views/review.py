@@ -85,7 +85,7 @@ def page() -> None:
     if goals:
         st.markdown("**SMART goals**\n\n" + "\n".join(f"- {g['text']}" for g in goals))
 
-    versions = [v["version"] for v in svc.store.versions(did)]
+    versions = [v["version"] for v in svc.store.version_stamps(did)]
     if len(versions) > 1:
         with st.expander("Changes between versions"):
             a, b = st.columns(2)
