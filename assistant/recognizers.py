@@ -27,11 +27,13 @@ from presidio_analyzer import Pattern, PatternRecognizer
 from assistant.nhs_number import nhs_checksum_ok
 
 __all__ = [
+    "NAME_MONTHS",
     "Detection",
     "NhsNumberRecognizer",
     "detect_uk",
     "find_dates",
     "nhs_checksum_ok",
+    "said_as_month",
     "spoken_sequences",
     "uk_recognizers",
 ]
@@ -661,10 +663,23 @@ _YEAR = rf"(?P<year>\d{{4}}|'?\d{{2}}\b|{_YEAR_WORDS}|{_TWO_DIGIT_WORDS})"
 HOLIDAYS = {"new year's day": (1, 1), "christmas day": (25, 12), "christmas eve": (24, 12), "boxing day": (26, 12)}
 _CARDINAL_DAY = rf"(?:(?:twenty|thirty)[\s-](?:{'|'.join(UNITS)})|{'|'.join(TEENS)}|twenty|thirty|{'|'.join(UNITS)})"
 _MONTH_NUMBER = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+# "the third of the eleventh", "the 3rd of the 11th": a month said as its ordinal, "the" before it
+_ORDINAL_MONTH = (
+    r"(?P<month>first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth"
+    r"|(?:0?[1-9]|1[0-2])(?:st|nd|rd|th))"
+)
+# "the first of the second world war", "the third of the eleventh hole": an ordinal, not a month
+_NOT_AN_ORDINAL_MONTH = (
+    r"(?![ \t-]+(?:hole|floor|time|times|month|week|day|year|round|place|row|generation|century|world|child|grandchild|"
+    r"house|door|lot|one|ones)\b)"
+)
 _DATE_PATTERNS = [
     re.compile(r"\b(?P<day>\d{1,2})[/.\-](?P<month>\d{1,2})[/.\-](?P<year>\d{4}|\d{2})\b"),
     re.compile(rf"\b(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?", re.IGNORECASE),
     re.compile(rf"\b{_MONTH}\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?", re.IGNORECASE),
+    re.compile(
+        rf"\b(?:the\s+)?{_DAY}\s+of\s+the\s+{_ORDINAL_MONTH}\b{_NOT_AN_ORDINAL_MONTH}(?:,?\s+{_YEAR})?", re.IGNORECASE
+    ),
     re.compile(rf"\bborn\s+in\s+(?:{_MONTH}\s+)?{_YEAR}", re.IGNORECASE),
     re.compile(rf"\b(?P<holiday>{'|'.join(HOLIDAYS)})(?:,?\s+{_YEAR})?", re.IGNORECASE),
     re.compile(rf"\b(?P<day>{_CARDINAL_DAY})\s+(?P<month>{_MONTH_NUMBER})\s+(?P<year>{_YEAR_WORDS})\b", re.IGNORECASE),
@@ -738,7 +753,7 @@ def find_dates(text: str) -> list[DateMention]:
             raw_month = groups.get("month")
             month = (
                 None if raw_month is None
-                else int(raw_month) if raw_month.isdigit()
+                else _day(raw_month) if raw_month[:1].isdigit()  # "11", "11th"
                 else MONTHS.get(raw_month.lower().rstrip("."), _spoken_number(raw_month))
             )  # fmt: skip
             day = _day(groups["day"]) if groups.get("day") else None
@@ -758,13 +773,20 @@ def find_dates(text: str) -> list[DateMention]:
     return dates
 
 
-def detect_dates_of_birth(text: str) -> list[Detection]:
-    """Dates said near 'born', 'date of birth', 'DOB' or 'birthday'."""
+def detect_dates_of_birth(text: str, before: str = "") -> list[Detection]:
+    """Dates said near 'born', 'date of birth', 'DOB' or 'birthday'.
+
+    ``before`` is the line said just before this text (the other speaker's): its last words count
+    as context for a date near the start, as they would were the two lines one text, so the answer
+    to "Can I check your date of birth?" is a birth date.
+    """
     found = []
     for date in find_dates(text):
-        before = text[max(0, date.start - 100) : date.end]
+        context = text[max(0, date.start - 100) : date.end]
+        if date.start < 100 and before:
+            context = before[-(100 - date.start) :] + "\n" + context
         after = text[date.end : date.end + 25]
-        if _DOB_CONTEXT.search(before) or re.match(r"[\s,]*(?:when|that)?\s*(?:I|she|he) was born", after):
+        if _DOB_CONTEXT.search(context) or re.match(r"[\s,]*(?:when|that)?\s*(?:I|she|he) was born", after):
             found.append(Detection("DATE_OF_BIRTH", date.start, date.end, 0.85, date.iso))
     return found
 
@@ -829,6 +851,8 @@ _ADDRESSED = re.compile(
     rf"\b(?:Hi|Hello|Morning|Afternoon|Evening|Thanks|Bye|Call\s+me|I'm|I\s+am|is\s+it|must\s+be|"
     rf"this\s+is|Is|with)\s*,?\s+({_NAME}(?:\s+{_NAME})?)(?=[\s,.?!]|$)"
 )
+# Of those cues, the ones that only ever name a person ("Hi June"), not a time ("is it June already?").
+_GREETING_CUE = re.compile(r"(?:Hi|Hello|Morning|Afternoon|Evening|Thanks|Bye|Call\s+me|I'm|I\s+am)\b")
 # Capitalised words that follow those cues but are not names.
 NOT_NAMES = frozenset(
     [
@@ -886,6 +910,26 @@ NOT_NAMES = frozenset(
         "Not",
     ]
 )
+# Months that are first names too ("my wife June", "April rings me", "Mrs May"). NOT_NAMES keeps
+# them out of the general name rules; a rule below takes one as a name only where a month cannot be.
+NAME_MONTHS = frozenset({"April", "May", "June"})
+_MONTH_BEFORE = re.compile(
+    r"\b(?i:in|of|since|until|till|through|during|early|late|mid|last|next|this|every|each)[ \t-]+$"
+)
+_MONTH_AFTER = re.compile(rf"[ \t]+(?:(?i:the)[ \t]+)?(?:\d|(?i:{'|'.join([*UNITS, *TEENS, *TENS, *ORDINALS])})\b)")
+_MODAL_AFTER = re.compile(r"[ \t]+(?i:I|we|you|he|she|they|it|that|this|there)\b")  # "May I ask?"
+
+
+def said_as_month(text: str, start: int, end: int) -> bool:
+    """'in June', 'last May', 'June the third', '3 June 1949', 'May I ask': the word is not a name here."""
+    if _MONTH_BEFORE.search(text[max(0, start - 20) : start]) or _MONTH_AFTER.match(text, end):
+        return True
+    if text[start:end] == "May" and _MODAL_AFTER.match(text, end):
+        return True
+    low = max(0, start - 60)
+    return any(low + d.start <= start and end <= low + d.end for d in find_dates(text[low : end + 60]))
+
+
 # Places, services and words spaCy's small model tags as PERSON that the note needs.
 UK_PLACES = frozenset(
     [
@@ -961,11 +1005,16 @@ _NAME_AFTER_CUE = re.compile(rf"{_UNAME}(?:[ \t]+{_UNAME}){{0,3}}")
 _NAME_PARTICLES = frozenset({"van", "von", "de", "der", "den", "da", "di", "du", "le", "la", "bin", "al", "ter"})
 
 
-def _name_run(value: str) -> str:
-    """The leading run of capitalised words, initials and particles, ending on a capitalised word."""
+def _name_run(value: str, months: bool = False) -> str:
+    """The leading run of capitalised words, initials and particles, ending on a capitalised word.
+
+    ``months``: a month that is also a first name ("June", "May") may open the run.
+    """
     words: list[str] = []
     for word in value.split():
-        if not (word[0].isupper() or word.lower() in _NAME_PARTICLES) or word.rstrip(".") in NOT_NAMES:
+        if not (word[0].isupper() or word.lower() in _NAME_PARTICLES) or (
+            word.rstrip(".") in NOT_NAMES and not (months and not words and word.rstrip(".") in NAME_MONTHS)
+        ):
             break
         words.append(word)
         if word.endswith(".") and len(word) > 2:  # "Will. Come in": a full stop ends the name (not "J.")
@@ -985,6 +1034,16 @@ _SUBJECT_VERB = re.compile(
     rf"((?:{_UNAME}[ \t]+){{0,3}}{_UNAME})[ \t]+(?:lives|lived|said|says|shouted|asked|replied|told|spent|began|"
     r"had\s+given|is\s+from|will\s+be\s+talking|was\s+born)\b"
 )
+# What a person does and a month does not: "June picks me up", "May rings on Sundays".
+_PERSON_VERBS = (
+    r"picks|picked|drives|drove|takes|took|brings|brought|helps|helped|visits|visited|rings|rang|phones|phoned|"
+    r"texts|texted|calls|called|cooks|cooked|cleans|cleaned|does|did|lives|lived|says|said|tells|told|asks|asked|"
+    r"shouted|replied|knows|knew|thinks|thought|wants|wanted|likes|liked|loves|loved|reckons|reckoned|worries|"
+    r"worried|manages|managed|washes|washed|dresses|dressed|buys|bought|shops|shopped|collects|collected|sorts|"
+    r"sorted|checks|checked|pops|popped|looks\s+after|looked\s+after|sees\s+to|saw\s+to|"
+    r"(?:gets|got)\s+(?:me|my|him|her|us|the)|(?:comes|came|goes|went|stays|stayed)\s+(?:round|over|with)"
+)
+_MONTH_SUBJECT = re.compile(rf"\b({'|'.join(sorted(NAME_MONTHS))})[ \t]+(?:{_PERSON_VERBS})\b")
 _COMPANY = re.compile(r"\b(?i:inc|ltd|llc|plc|corp|group|company|co|limited|gmbh|services|solutions)\.?$")
 
 
@@ -1001,6 +1060,9 @@ def detect_names_as_subjects(text: str) -> list[Detection]:
             if re.search(r"\b(?i:the|a|an|this|that|my|our|your|his|her|their)\s+$", text[max(0, start - 8) : start]):
                 continue  # "The Pool Pod lives at ...": a thing, not a person
             found.append(Detection("PERSON", start, start + len(value), 0.6, value))
+    for m in _MONTH_SUBJECT.finditer(text):  # "June picks me up"; not "in June called ..."
+        if not said_as_month(text, m.start(1), m.end(1)):
+            found.append(Detection("PERSON", m.start(1), m.end(1), 0.6, m.group(1)))
     return found
 
 
@@ -1034,14 +1096,25 @@ def detect_names_by_cue(text: str) -> list[Detection]:
     found: list[Detection] = []
     for cue in _NAME_CUE.finditer(text):
         m = _NAME_AFTER_CUE.match(text, cue.end())
-        if m and (value := _name_run(m.group())) and value.split()[0] not in UK_PLACES:
-            found.append(Detection("PERSON", m.start(), m.start() + len(value), 0.7, value))
+        if m and (value := _name_run(m.group(), months=True)) and value.split()[0] not in UK_PLACES:
+            first = value.split()[0]
+            if first not in NAME_MONTHS or not said_as_month(text, m.start(), m.start() + len(first)):
+                found.append(Detection("PERSON", m.start(), m.start() + len(value), 0.7, value))
     for pattern, score in ((_TITLED, 0.8), (_RELATION, 0.75), (_ADDRESSED, 0.6)):
         for m in pattern.finditer(text):
             words = m.group(1).split()
-            while words and (words[-1] in NOT_NAMES or words[-1] in UK_PLACES):
+            # "my wife June", "Mrs May", "Hi April": a month named by a title, a relation or a greeting
+            month = (
+                words[0] in NAME_MONTHS
+                and (pattern is not _ADDRESSED or bool(_GREETING_CUE.match(m.group())))
+                and not said_as_month(text, m.start(1), m.start(1) + len(words[0]))
+            )
+            while len(words) > int(month) and (words[-1] in NOT_NAMES or words[-1] in UK_PLACES):
                 words.pop()
-            if words and words[0] not in NOT_NAMES and (pattern is not _ADDRESSED or words[0] not in UK_PLACES):
+            if (
+                words and (words[0] not in NOT_NAMES or month)
+                and (pattern is not _ADDRESSED or words[0] not in UK_PLACES)
+            ):  # fmt: skip
                 value = " ".join(words)
                 found.append(Detection("PERSON", m.start(1), m.start(1) + len(value), score, value))
     return found
@@ -1068,8 +1141,11 @@ def detect_phones_by_cue(text: str) -> list[Detection]:
     return found
 
 
-def detect_uk(text: str) -> list[Detection]:
-    """Everything the plain detectors find; overlaps are resolved by the redactor."""
+def detect_uk(text: str, before: str = "") -> list[Detection]:
+    """Everything the plain detectors find; overlaps are resolved by the redactor.
+
+    ``before``: the other speaker's line just before, read only as a birth date's context.
+    """
     postal = detect_postal_addresses(text)
     return [
         *detect_spoken_numbers(text),
@@ -1078,7 +1154,7 @@ def detect_uk(text: str) -> list[Detection]:
         *postal,
         *detect_names_above_addresses(text, postal),
         *detect_names_as_subjects(text),
-        *detect_dates_of_birth(text),
+        *detect_dates_of_birth(text, before),
         *detect_named_places(text),
         *detect_names_by_cue(text),
         *detect_phones_by_cue(text),

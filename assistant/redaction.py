@@ -27,8 +27,8 @@ from typing import Any, Protocol
 from rapidfuzz import fuzz
 
 from assistant.errors import EgressBlocked
-from assistant.recognizers import NOT_NAMES as RECOGNISER_NOT_NAMES
 from assistant.recognizers import (
+    NAME_MONTHS,
     PRONOUNS,
     STREET_TYPE_WORDS,
     UK_PLACES,
@@ -38,7 +38,9 @@ from assistant.recognizers import (
     nhs_checksum_ok,
     phone_digits_ok,
     postcode_ok,
+    said_as_month,
 )
+from assistant.recognizers import NOT_NAMES as RECOGNISER_NOT_NAMES
 from assistant.records import Finding, Redaction
 from assistant.settings import Settings
 
@@ -715,7 +717,7 @@ class PresidioRedactor:
         ``carried``: people found elsewhere in the assessment, matched here as whole words only.
         ``before``: the line said just before (the other speaker's), for a spelling it asked for.
         """
-        detections = detect_uk(text)
+        detections = detect_uk(text, before)
         found = self._presidio(text) + [
             Finding(type=d.type, start=d.start, end=d.end, score=d.score, placeholder="") for d in detections
         ]
@@ -779,7 +781,11 @@ def _repeat_mentions(text: str, findings: Sequence[Finding]) -> list[Finding]:
         return []
     pattern = r"\b(?:" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")\b"
     spelled = "|".join(p for n in sorted(names, key=len, reverse=True) if (p := _spelled(n, least=4)))
-    spans = [m.span() for m in re.finditer(pattern, text)]
+    spans = [
+        m.span()
+        for m in re.finditer(pattern, text)
+        if m.group() not in NAME_MONTHS or not said_as_month(text, *m.span())  # June the person, not "in June"
+    ]
     if spelled:  # "Okafor. O-K-A-F-O-R."
         spans += [m.span() for m in re.finditer(spelled, text, re.IGNORECASE)]
     return [Finding(type="PERSON", start=a, end=b, score=0.5, placeholder="") for a, b in spans] + _list_mates(
@@ -922,7 +928,9 @@ COMMON_WORDS = frozenset(_COMMON.split())
 
 
 def _name_like(word: str) -> bool:
-    return (
+    """Shaped like a name and not a common word, day, place, pronoun or thing. A month that is also a
+    first name ("June") was found as a person, so it is carried; it is matched only where no month can be."""
+    return word in NAME_MONTHS or (
         bool(_NAME_SHAPE.fullmatch(word))
         and word.lower() not in NOT_NAMES
         and word not in RECOGNISER_NOT_NAMES
@@ -956,7 +964,7 @@ def carried_names(people: Iterable[str], known: Sequence[str] = ()) -> list[str]
 
 # First names that are also verbs opening a question: "Will you…", "May I…", "Can we…"
 MODAL_NAMES = frozenset({"will", "may", "can", "should", "shall"})
-QUESTION_AFTER_MODAL = r"(?!\s+(?:i|you|we|he|she|they|it|that|this|there|your|my|the)\b)"
+QUESTION_AFTER_MODAL = r"(?!\s+(?i:i|you|we|he|she|they|it|that|this|there|your|my|the)\b)"  # "Will I", "Will you"
 
 
 def _carried_matches(text: str, carried: Sequence[str], known: Sequence[str] = ()) -> list[KnownMatch]:
@@ -975,7 +983,11 @@ def _carried_matches(text: str, carried: Sequence[str], known: Sequence[str] = (
             pattern = r"(?<![\w'’])" + r"\s+".join(re.escape(w) for w in term.split()) + r"(?![\w])"
             if " " not in term and term.lower() in MODAL_NAMES:
                 pattern += QUESTION_AFTER_MODAL  # "Will you manage?" asks; "Will helps me" names Will
-            found += [KnownMatch("PERSON", m.start(), m.end(), full) for m in re.finditer(pattern, text)]
+            found += [
+                KnownMatch("PERSON", m.start(), m.end(), full)
+                for m in re.finditer(pattern, text)
+                if term not in NAME_MONTHS or not said_as_month(text, m.start(), m.end())  # "in June" stays
+            ]
             if " " not in term and (spelled := _spelled(term, least=4)):
                 found += [KnownMatch("PERSON", m.start(), m.end(), full) for m in re.finditer(spelled, text, re.I)]
     return found

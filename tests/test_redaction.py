@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from assistant.cli import main
 from assistant.errors import EgressBlocked
-from assistant.redaction import PresidioRedactor, Pseudonyms, guard_egress
+from assistant.redaction import PresidioRedactor, Pseudonyms, guard_egress, redact_together
 from assistant.services import Services
 from assistant.settings import Settings
 
@@ -216,6 +216,99 @@ def test_when_a_date_of_birth_is_written_or_spoken_then_it_is_found(
 def test_when_a_date_is_not_a_birth_date_then_it_stays(redactor: PresidioRedactor) -> None:
     text = "The stroke was in March and the next class is on the ninth of November."
     assert redactor.redact(text).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("Date of birth? Third of the eleventh, fifty four.", "Date of birth? [DATE_OF_BIRTH_1]."),
+        ("My date of birth is the 3rd of the 11th 54.", "My date of birth is the [DATE_OF_BIRTH_1]."),
+        ("I was born on the twelfth of the second nineteen forty-eight.", "I was born on the [DATE_OF_BIRTH_1]."),
+        ("DOB third of the eleventh fifty four, yes.", "DOB [DATE_OF_BIRTH_1], yes."),
+        ("My birthday is the first of the fourth.", "My birthday is the [DATE_OF_BIRTH_1]."),
+    ],
+)
+def test_when_a_birth_date_gives_the_month_as_an_ordinal_then_all_of_it_is_redacted(
+    redactor: PresidioRedactor, text: str, redacted: str
+) -> None:
+    assert redactor.redact(text).text == redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The next visit is the third of the eleventh at ten.",  # a date, no birth: dates stay
+        "I am fifty four.",
+        "For my birthday we played golf and I lost a ball at the eleventh hole.",
+        "My date of birth? I'm fifty four now.",
+        "Born and bred here. The first of the second lot of tablets made me dizzy.",
+    ],
+)
+def test_when_ordinals_and_ages_are_not_a_birth_date_then_they_stay(redactor: PresidioRedactor, text: str) -> None:
+    assert redactor.redact(text).text == text
+
+
+def test_when_a_known_birth_date_is_said_with_an_ordinal_month_then_it_is_redacted(redactor: PresidioRedactor) -> None:
+    text = "Third of the eleventh, fifty four. And the physio is on the ninth of the eleventh."
+    result = redactor.redact(text, known=("Mary Dunn", "03/11/1954"))
+    assert result.text == "[DATE_OF_BIRTH_1]. And the physio is on the ninth of the eleventh."
+
+
+def test_when_the_other_speaker_asked_for_the_birth_date_then_the_answer_is_redacted(
+    redactor: PresidioRedactor,
+) -> None:
+    before = "Lovely. Can I just check your date of birth?"
+    assert redact_together(redactor, ["Third of the eleventh, fifty four."], before=before) == ["[DATE_OF_BIRTH_1]."]
+    assert redact_together(redactor, ["Ninth of November,", "nineteen fifty."], before=before) == [
+        "[DATE_OF_BIRTH_1]",
+        "[DATE_OF_BIRTH_1].",
+    ]
+    # without the question the same words are an ordinary date, and a date stays
+    assert redact_together(redactor, ["Third of the eleventh, fifty four."]) == ["Third of the eleventh, fifty four."]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("My wife June drives me to the shops.", "June"),
+        ("June picks me up on Tuesdays.", "June"),
+        ("Yes, June does the shopping for me.", "June"),
+        ("My daughter April rings every day.", "April"),
+        ("April comes round on Sundays.", "April"),
+        ("My sister May lives nearby.", "May"),
+        ("May rings me every evening.", "May"),
+        ("Hi June, come in.", "June"),
+        ("My name is June Pryce.", "June Pryce"),
+    ],
+)
+def test_when_a_month_is_someones_first_name_then_it_is_redacted(
+    redactor: PresidioRedactor, text: str, name: str
+) -> None:
+    assert types_of(redactor, text, name) == {"PERSON"}
+    assert name not in redactor.redact(text).text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The stroke was in May.",
+        "May I ask how you're managing the stairs?",
+        "You may find the stairs hard at first.",
+        "June is a nice month.",
+        "On the third of June I have the dentist.",
+        "Is it June already? My son's wedding is June the third.",
+        "We've booked a week away for mid-April.",
+    ],
+)
+def test_when_a_month_is_a_month_then_it_stays(redactor: PresidioRedactor, text: str) -> None:
+    assert redactor.redact(text).text == text
+
+
+def test_when_a_month_named_person_is_found_then_the_month_in_the_same_text_stays(redactor: PresidioRedactor) -> None:
+    text = "My wife June drives me. We go to Clacton in June, and June books the caravan."
+    assert redactor.redact(text).text == (
+        "My wife [PERSON_1] drives me. We go to Clacton in June, and [PERSON_1] books the caravan."
+    )
 
 
 def test_when_types_compete_then_the_most_specific_wins(redactor: PresidioRedactor) -> None:

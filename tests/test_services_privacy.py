@@ -365,9 +365,46 @@ def test_when_a_carer_is_called_will_then_will_you_still_asks_and_will_still_nam
         ("client", "My husband Will. Will does the cooking."),
         ("OT", "Will you be OK getting in the bath?"),
         ("client", "I will, if Will helps. Will, you know the board?"),
+        ("OT", "Will I need to show him?"),
     )
     redacted, mapping = services.redact_transcript(original, ("Margaret Ellis",))
     assert list(mapping.values()) == ["Will"]
     assert redacted.segments[1].text == "Will you be OK getting in the bath?"
+    assert redacted.segments[3].text == "Will I need to show him?"
     assert "Will" not in redacted.segments[0].text
     assert redacted.segments[2].text.startswith("I will, if [PERSON_1] helps. [PERSON_1], you know")
+
+
+def test_when_a_carer_is_called_june_then_she_is_redacted_in_every_turn_and_the_month_stays(services: Any) -> None:
+    original = transcript(
+        ("client", "My wife June drives me to the hospital."),
+        ("OT", "That's kind of her. Does June help at home too?"),
+        ("client", "June's a saint. We go to Clacton in June, she books it."),
+        ("OT", "May I ask how you manage the stairs?"),
+    )
+    redacted, mapping = services.redact_transcript(original, ("Margaret Ellis",))
+    assert list(mapping.values()) == ["June"]
+    assert [s.text for s in redacted.segments] == [
+        "My wife [PERSON_1] drives me to the hospital.",
+        "That's kind of her. Does [PERSON_1] help at home too?",
+        "[PERSON_1]'s a saint. We go to Clacton in June, she books it.",
+        "May I ask how you manage the stairs?",
+    ]
+    guard_egress(services.redactor, transcript_lines(redacted), ("Margaret Ellis",), carried=["June"])
+
+
+def test_when_the_ot_asks_for_the_date_of_birth_then_the_spoken_answer_is_redacted_and_the_draft_goes(
+    services: Any,
+) -> None:
+    original = transcript(
+        ("OT", "Can I just check your date of birth?"),
+        ("client", "Third of the eleventh,"),
+        ("client", "fifty four."),
+        ("OT", "Thank you. And how have the stairs been since the fall?"),
+    )
+    with FakeOpenAI(answer={"sections": [], "goals": []}) as fake:
+        with_model(services, fake).draft(original, known=["Margaret Ellis"])
+        payload = sent(fake)
+    assert fake.requests, "the guard refused the draft"
+    assert "eleventh" not in payload and "fifty four" not in payload, payload
+    assert "how have the stairs been" in payload
