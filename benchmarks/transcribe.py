@@ -14,13 +14,13 @@ Recordings:
 
 * ``jfk.flac`` and ``stereo_diarization.wav``: SYSTRAN/faster-whisper test data (MIT),
   read in place from ../shared/data/audio.
-* seven synthetic OT visits of 5.5 to 6.2 minutes each (home, review, clinic, community hub,
-  home after a hospital discharge, a working-age adult at home, and a client with MS at a
-  community centre): two espeak-ng voices,
+* eight synthetic OT visits of 5.5 to 6.7 minutes each (home, review, clinic, community hub,
+  home after a hospital discharge, a working-age adult at home, a client with MS at a
+  community centre, and an allotment holder home after a broken hip): two espeak-ng voices,
   spoken phone numbers, NHS numbers and postcodes (benchmarks/_conversation.py), mono and
   with one voice per stereo channel; made with Debian's espeak-ng (installed with apt-get
   when missing and root) and cached in benchmarks/.cache/. Each was held out when written;
-  none is any more (each script's role, printed with its figures, says what it was used for).
+  only the newest (garden) still is (each script's role, printed with its figures, says what it was used for).
 
 Speaker labels: on the synthetic conversation the reference is the script (who said
 each turn, and when); on ``stereo_diarization.wav`` there is no annotation, so the
