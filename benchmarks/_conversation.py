@@ -705,7 +705,8 @@ SCRIPT_ROLE = {
     "other visits first, so first measured on the settled transcriber (base: WER 7.1 % mono, 7.4 % per "
     "channel, NHS 4/4 both); its errors were read afterwards",
     "garden-visit": "written held out (2026-12-01) and first measured on the transcriber as it stood, to check the "
-    "figures of the seven visits above on a visit nothing was chosen on (base, mono: WER 7.7 %, NHS 4/4)",
+    "figures of the seven visits above on a visit nothing was chosen on (base, mono: WER 7.7 %, NHS 4/4); "
+    "its errors were read afterwards",
 }
 NHS_BY_SCRIPT = {
     "home-visit": NHS_NUMBERS,

@@ -20,7 +20,7 @@ Recordings:
   spoken phone numbers, NHS numbers and postcodes (benchmarks/_conversation.py), mono and
   with one voice per stereo channel; made with Debian's espeak-ng (installed with apt-get
   when missing and root) and cached in benchmarks/.cache/. Each was held out when written;
-  only the newest (garden) still is (each script's role, printed with its figures, says what it was used for).
+  none is any more (each script's role, printed with its figures, says what it was used for).
 
 Speaker labels: on the synthetic conversation the reference is the script (who said
 each turn, and when); on ``stereo_diarization.wav`` there is no annotation, so the
