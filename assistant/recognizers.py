@@ -682,12 +682,25 @@ _DATE_PATTERNS = [
     ),
     re.compile(rf"\bborn\s+in\s+(?:{_MONTH}\s+)?{_YEAR}", re.IGNORECASE),
     re.compile(rf"\b(?P<holiday>{'|'.join(HOLIDAYS)})(?:,?\s+{_YEAR})?", re.IGNORECASE),
-    re.compile(rf"\b(?P<day>{_CARDINAL_DAY})\s+(?P<month>{_MONTH_NUMBER})\s+(?P<year>{_YEAR_WORDS})\b", re.IGNORECASE),
+    # "03 11 1954", "3 11 54": a date read out from a form, the figures apart
+    re.compile(r"\b(?P<day>\d{1,2})[ \t]+(?P<month>\d{1,2})[ \t]+(?P<year>\d{4}|\d{2})\b(?![ \t]*\d)"),
+    # "three eleven nineteen fifty four", "three eleven fifty four"
+    re.compile(
+        rf"\b(?P<day>{_CARDINAL_DAY})\s+(?P<month>{_MONTH_NUMBER})\s+(?P<year>{_YEAR_WORDS}|{_TWO_DIGIT_WORDS})\b",
+        re.IGNORECASE,
+    ),
     re.compile(
         rf"\b(?P<year>(?:19|20)\d{{2}}|nineteen\s+(?:{_TWO_DIGIT_WORDS}|{'|'.join(TEENS)}|hundred))\b", re.IGNORECASE
     ),
 ]
 _DOB_CONTEXT = re.compile(r"\b(?:born|birth|birthday|d\.?\s?o\.?\s?b\b|dob)", re.IGNORECASE)
+# said after the date: "..., when I was born", "..., that's my date of birth", "... is her birthday"
+_DOB_AFTER = re.compile(
+    r"[\s,.;:-]*(?:(?:when|that)?\s*(?:I|she|he|they) (?:was|were) born"
+    r"|(?:(?:that|it|which)(?:'s|’s| is| was)|is|was)\s+(?:my|his|her|their|your)\s+"
+    r"(?:date of birth|birth ?date|birthday|d\.?\s?o\.?\s?b\b))",
+    re.IGNORECASE,
+)
 
 
 def _spoken_number(words: str) -> int | None:
@@ -774,7 +787,7 @@ def find_dates(text: str) -> list[DateMention]:
 
 
 def detect_dates_of_birth(text: str, before: str = "") -> list[Detection]:
-    """Dates said near 'born', 'date of birth', 'DOB' or 'birthday'.
+    """Dates said near 'born', 'date of birth', 'DOB' or 'birthday' before them, or named as one just after.
 
     ``before`` is the line said just before this text (the other speaker's): its last words count
     as context for a date near the start, as they would were the two lines one text, so the answer
@@ -785,8 +798,7 @@ def detect_dates_of_birth(text: str, before: str = "") -> list[Detection]:
         context = text[max(0, date.start - 100) : date.end]
         if date.start < 100 and before:
             context = before[-(100 - date.start) :] + "\n" + context
-        after = text[date.end : date.end + 25]
-        if _DOB_CONTEXT.search(context) or re.match(r"[\s,]*(?:when|that)?\s*(?:I|she|he) was born", after):
+        if _DOB_CONTEXT.search(context) or _DOB_AFTER.match(text, date.end):
             found.append(Detection("DATE_OF_BIRTH", date.start, date.end, 0.85, date.iso))
     return found
 

@@ -204,6 +204,10 @@ def test_when_numbers_postcodes_and_emails_are_spoken_then_they_are_found(
         ("I was born on the ninth of November nineteen fifty.", "ninth of November nineteen fifty"),
         ("DOB 3 June 1949, she said.", "3 June 1949"),
         ("Her birthday? New Year's Day, nineteen forty.", "New Year's Day, nineteen forty"),
+        ("The fourth of May 1948, that's my date of birth.", "fourth of May 1948"),
+        ("Put down the 2nd of July 1950. It's his birthday.", "2nd of July 1950"),
+        ("Twelfth of March fifty one, when she was born.", "Twelfth of March fifty one"),
+        ("My date of birth is three eleven fifty four.", "three eleven fifty four"),
     ],
 )
 def test_when_a_date_of_birth_is_written_or_spoken_then_it_is_found(
@@ -213,8 +217,18 @@ def test_when_a_date_of_birth_is_written_or_spoken_then_it_is_found(
     assert date not in redactor.redact(text).text
 
 
+def test_when_a_birth_date_is_read_off_a_form_with_spaces_then_the_day_and_month_go_too(
+    redactor: PresidioRedactor,
+) -> None:
+    said = "Date of birth off the form: 03 11 1954."
+    assert redactor.redact(said).text == "Date of birth off the form: [DATE_OF_BIRTH_1]."
+    assert redactor.redact("DOB 3 11 54, yes.").text == "DOB [DATE_OF_BIRTH_1], yes."
+
+
 def test_when_a_date_is_not_a_birth_date_then_it_stays(redactor: PresidioRedactor) -> None:
     text = "The stroke was in March and the next class is on the ninth of November."
+    assert redactor.redact(text).text == text
+    text = "The ninth of November is my appointment, and that's my birthday card on the shelf."
     assert redactor.redact(text).text == text
 
 
