@@ -18,20 +18,28 @@ them against the case's known identifiers however they were said.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any
 
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from assistant.nhs_number import nhs_checksum_ok
 
 __all__ = [
+    "MODAL_NAMES",
     "NAME_MONTHS",
+    "QUESTION_AFTER_MODAL",
     "Detection",
+    "FirstNameRecognizer",
     "NhsNumberRecognizer",
     "detect_uk",
     "find_dates",
+    "first_names",
     "nhs_checksum_ok",
     "said_as_month",
     "spoken_sequences",
@@ -1053,7 +1061,10 @@ _PERSON_VERBS = (
     r"shouted|replied|knows|knew|thinks|thought|wants|wanted|likes|liked|loves|loved|reckons|reckoned|worries|"
     r"worried|manages|managed|washes|washed|dresses|dressed|buys|bought|shops|shopped|collects|collected|sorts|"
     r"sorted|checks|checked|pops|popped|looks\s+after|looked\s+after|sees\s+to|saw\s+to|"
-    r"(?:gets|got)\s+(?:me|my|him|her|us|the)|(?:comes|came|goes|went|stays|stayed)\s+(?:round|over|with)"
+    r"(?:gets|got)\s+(?:me|my|him|her|us|the)|(?:comes|came|goes|went|stays|stayed)\s+(?:round|over|with)|"
+    # a visit on a weekday: "Grace comes on Fridays", "June came in every Tuesday"
+    r"(?:comes|came)\s+(?:in\s+)?(?:on|every)\s+(?:a\s+)?"
+    r"(?i:mon|tues|wednes|thurs|fri|satur|sun)(?i:days?)"
 )
 _MONTH_SUBJECT = re.compile(rf"\b({'|'.join(sorted(NAME_MONTHS))})[ \t]+(?:{_PERSON_VERBS})\b")
 _COMPANY = re.compile(r"\b(?i:inc|ltd|llc|plc|corp|group|company|co|limited|gmbh|services|solutions)\.?$")
@@ -1130,6 +1141,175 @@ def detect_names_by_cue(text: str) -> list[Detection]:
                 value = " ".join(words)
                 found.append(Detection("PERSON", m.start(1), m.start(1) + len(value), score, value))
     return found
+
+
+# ── first names from a gazetteer ────────────────────────────────────────────
+#
+# spaCy's small model misses single first names in speech ("Helen comes on Tuesdays", "Nadia from
+# next door helps"): it tags nothing there, or ORG or GPE. The US Census 1990 first-name lists, as
+# shipped in the PyPI package ``names`` (MIT; the Census data itself is US government work, public
+# domain), name about 5,200 of them; a word on them is taken as a person's name where the text says it
+# is one. The rule, and why:
+#
+# * it is capitalised as a name is ("Helen"): speech recognition and writers capitalise names and
+#   leave ordinary words in lower case, so "by the grace of God", "a rose bush" and "I hope so" never
+#   start here; a text with no capitals at all names no one by this rule;
+# * it is not a word the other name rules keep (``NOT_NAMES``: months and days, "Yes", "Mum"; a
+#   service town in ``UK_PLACES``; a pronoun; and whatever the redactor's ``name_like`` refuses: the
+#   common words and thing words that are never carried, so a name this finds can always be carried
+#   to the assessment's other turns). April, May and June stay with the month rules
+#   (``said_as_month``, a person verb after them): spaCy tags every month PROPN, so the tag says nothing;
+# * it is not a title ("Miss", "Princess", "Major") and has no article before it ("the Princess Royal",
+#   "the Grace of God", "a Will"): an article makes it a common noun or part of a title;
+# * it is not part of a longer entity spaCy found ("Victoria Station", "Christian Aid", "Helen Barker"):
+#   that phrase is a place or a thing, or a longer name spaCy redacts whole;
+# * "Will" (and any first name that is a modal verb) does not open a question: "Will you help?";
+# * then either a person verb follows ("Rose rings me", "Grace comes on Fridays": what a person does,
+#   as for a month that is a name), or spaCy's tagger reads it as a proper noun (PROPN) in its sentence,
+#   except where the capital is no evidence: at the start of a sentence, a first name that is also an
+#   ordinary verb, adjective or adverb ("Hope so.", "Will do.", "Mark my words.", "Pat it dry.",
+#   "Frank speaking") is a name only with the person verb after it. The small tagger reads such words
+#   PROPN there about as often as not, whatever they mean. "Ordinary word" is read from WordNet's verb,
+#   adjective and adverb index in the model's own lemmatizer tables, not from a list kept by hand; its
+#   noun index lists people too ("helen", "david"), so nouns are not asked: a first name that is only a
+#   noun (Faith, Holly, Ivy, Daisy, Penny) is left to the tagger.
+#
+# Its findings score below spaCy's PERSON (0.85) and below every name rule in ``detect_uk``, so where
+# they overlap a longer name found another way the longer one is kept.
+
+NAME_FILES = ("dist.female.first", "dist.male.first")
+# First names that are also modal verbs, and what follows one that asks: "Will you…", "May I…", "Can we…"
+MODAL_NAMES = frozenset({"will", "may", "can", "should", "shall"})
+_ASKING = r"\s+(?i:i|you|we|he|she|they|it|that|this|there|your|my|the)\b"
+QUESTION_AFTER_MODAL = rf"(?!{_ASKING})"  # "Will I", "Will you": a lookahead for regexes that match the name
+_ASKS = re.compile(_ASKING)
+_PERSON_VERB_AFTER = re.compile(rf"[ \t]+(?:{_PERSON_VERBS})\b")
+_ARTICLE_BEFORE = re.compile(r"\b(?i:the|a|an)[ \t]+$")
+_TITLES = (
+    "Miss Mister Master Madam Sir Dame Lady Lord Prince Princess King Queen Duke Duchess Earl Baron Count Countess "
+    "Major Captain General Colonel Sergeant Sister Brother Nurse Doctor Father Mother Reverend Pastor Bishop Saint "
+    "Judge Officer Constable Professor"
+)
+_TITLE_WORDS = frozenset(_TITLES.split())
+_SENTENCE_BREAK = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n")
+# What may come between the start of a sentence and its first word: quotes, dashes, a speaker's label.
+_SENTENCE_OPENING = re.compile(r"[\s\"'“‘(\[*–—-]*(?:(?:\[\d+\][ \t]*)?[A-Z][\w'’ .-]{0,40}:[ \t]+[\"'“‘(]*)?")
+# spaCy entity labels of a named thing: a first name inside a longer one of these is part of its name.
+_NAMED_LABELS = frozenset({"PERSON", "ORG", "FAC", "GPE", "LOC", "NORP", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"})
+_SENTENCE_REACH = 300  # characters either side of a name read as its sentence, at most
+
+
+@functools.cache
+def first_names() -> frozenset[str]:
+    """The gazetteer's first names as they are written in text ("Helen"), read once from the package's files."""
+    found: set[str] = set()
+    for name in NAME_FILES:
+        lines = files("names").joinpath(name).read_text(encoding="utf-8").splitlines()
+        found.update(line.split()[0].capitalize() for line in lines if line.strip())
+    return frozenset(found)
+
+
+def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span of the sentence (or line) around ``text[start:end]``, at most a few hundred characters."""
+    low = max(0, start - _SENTENCE_REACH)
+    begin = max((m.end() for m in _SENTENCE_BREAK.finditer(text, low, start)), default=low)
+    high = min(len(text), end + _SENTENCE_REACH)
+    stop = _SENTENCE_BREAK.search(text, end, high)
+    return begin, stop.end() if stop else high
+
+
+class FirstNameRecognizer(EntityRecognizer):
+    """Single first names spaCy's NER misses, from the Census gazetteer, read with spaCy's tagger.
+
+    ``nlp`` is the analyzer's spaCy pipeline: its tagger (``tok2vec``, ``tagger``, ``attribute_ruler``;
+    they may be disabled in the pipeline, as the redactor disables them) tags only the sentences that hold
+    a candidate, and its lemmatizer's tables say which first names are also ordinary words. ``name_like``
+    is the redactor's test of a word it would carry as a name.
+    """
+
+    NAME = "FirstNameRecognizer"
+    SCORE = 0.5
+
+    def __init__(self, nlp: Any, name_like: Callable[[str], bool] | None = None) -> None:
+        missing = [n for n in ("tok2vec", "tagger", "attribute_ruler", "lemmatizer") if n not in nlp.component_names]
+        if missing:
+            raise ValueError(f"FirstNameRecognizer needs the spaCy pipeline's {', '.join(missing)} (disabled will do)")
+        self._nlp = nlp
+        self._tagger = [nlp.get_pipe(n) for n in ("tok2vec", "tagger", "attribute_ruler")]
+        index = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index")
+        words = {w for pos in ("verb", "adj", "adv") for w in index.get(pos, [])}
+        self.word_names = frozenset(n for n in first_names() if n.lower() in words)
+        self._name_like = name_like or (lambda word: True)
+        super().__init__(supported_entities=["PERSON"], name=self.NAME)
+
+    def load(self) -> None:
+        """The gazetteer is read on first use (:func:`first_names`)."""
+
+    def candidate(self, word: str) -> bool:
+        """A gazetteer first name, capitalised, that no other name rule keeps as a word."""
+        return (
+            word.istitle()
+            and word in first_names()
+            and word not in NOT_NAMES
+            and word not in UK_PLACES
+            and word not in _PRONOUNS
+            and word not in _TITLE_WORDS
+            and self._name_like(word)
+        )
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        if nlp_artifacts is None or "PERSON" not in entities:
+            return []
+        doc = nlp_artifacts.tokens
+        named = [
+            (e.start_char, e.end_char)
+            for e in doc.ents
+            if e.label_ in _NAMED_LABELS and (len(e) > 1 or e.label_ == "PERSON")
+        ]
+        found: list[tuple[int, int]] = []
+        to_tag: list[tuple[int, int, int, int]] = []  # name start, end; sentence start, end
+        for token in doc:
+            start, end = token.idx, token.idx + len(token.text)
+            if not self.candidate(token.text) or any(a <= start < b for a, b in named):
+                continue
+            if _ARTICLE_BEFORE.search(text, max(0, start - 5), start):
+                continue  # "the Princess Royal", "the Grace of God"
+            if token.text.lower() in MODAL_NAMES and _ASKS.match(text, end):
+                continue  # "Will you help?"
+            if _PERSON_VERB_AFTER.match(text, end):
+                found.append((start, end))
+                continue
+            begin, stop = _sentence(text, start, end)
+            if token.text in self.word_names and _SENTENCE_OPENING.fullmatch(text, begin, start):
+                continue  # "Hope so.": at a sentence's start the capital says nothing
+            to_tag.append((start, end, begin, stop))
+        sentences = sorted({(begin, stop) for _, _, begin, stop in to_tag})
+        tagged = dict(zip(sentences, self._tag([text[a:b] for a, b in sentences]), strict=True))
+        for start, end, begin, stop in to_tag:
+            tokens = tagged[(begin, stop)]
+            if any(t.idx == start - begin and t.pos_ == "PROPN" for t in tokens):
+                found.append((start, end))
+        return [
+            RecognizerResult(
+                "PERSON",
+                start,
+                end,
+                self.SCORE,
+                recognition_metadata={
+                    RecognizerResult.RECOGNIZER_NAME_KEY: self.NAME,
+                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                },
+            )
+            for start, end in sorted(found)
+        ]
+
+    def _tag(self, sentences: list[str]) -> list[Any]:
+        docs = [self._nlp.make_doc(s) for s in sentences]
+        for component in self._tagger:
+            docs = list(component.pipe(docs, batch_size=64))
+        return docs
 
 
 _PHONE_CUE = re.compile(

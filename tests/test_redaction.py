@@ -621,3 +621,83 @@ def test_when_the_line_before_asks_for_a_spelling_then_the_answer_is_redacted(re
     assert out == ["[PERSON_1]."]
     for kept in ("C O P D.", "I I I don't know.", "N H S.", "B B C."):
         assert redact_together(redactor, [kept], (), Pseudonyms(), asked) == [kept]
+
+
+# ── single first names spaCy misses: the Census gazetteer, read with the tagger ──
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Helen comes on Tuesdays.", "Helen"),
+        ("Faye and I go to the bingo.", "Faye"),
+        ("Faye takes me to bingo.", "Faye"),
+        ("Nadia from next door helps with the shopping.", "Nadia"),
+        ("I see Nadia on Tuesdays.", "Nadia"),
+        # names that are words too, at the start of a sentence: a person verb after them says person
+        ("Grace comes on Fridays.", "Grace"),
+        ("Rose rings me every evening.", "Rose"),
+    ],
+)
+def test_when_a_single_first_name_is_said_then_it_is_redacted(redactor: PresidioRedactor, text: str, name: str) -> None:
+    assert types_of(redactor, text, name) == {"PERSON"}
+    assert name not in redactor.redact(text).text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Will you help?",
+        "I hope so.",
+        "Hope so.",
+        "Will do.",
+        "Mark my words, it'll rain.",
+        "by the grace of God",
+        "We have a rose bush.",
+        "the mark on the wall",
+        "Summer is nice.",
+        "Faith is important to me.",
+        "The Princess Royal opened it.",
+        "We met at Victoria Station.",  # a place: "Victoria" is part of the station's name, and stays
+    ],
+)
+def test_when_a_first_name_is_an_ordinary_word_or_part_of_a_place_then_it_stays(
+    redactor: PresidioRedactor, text: str
+) -> None:
+    assert redactor.redact(text).text == text
+
+
+def test_when_a_first_name_is_said_again_then_it_keeps_one_placeholder(redactor: PresidioRedactor) -> None:
+    text = "Nadia from next door helps. I see Nadia on Tuesdays, and Helen comes on Fridays. Helen is my niece."
+    assert redactor.redact(text).text == (
+        "[PERSON_1] from next door helps. I see [PERSON_1] on Tuesdays, and [PERSON_2] comes on Fridays. "
+        "[PERSON_2] is my niece."
+    )
+    # a longer name spaCy finds around a first name stays one person
+    assert redactor.redact("Nadia Okonjo comes on Tuesdays.").text == "[PERSON_1] comes on Tuesdays."
+
+
+def test_when_a_first_name_found_in_one_turn_comes_up_in_another_then_it_is_redacted_there(
+    redactor: PresidioRedactor,
+) -> None:
+    """'Dawn is very good to me' alone names no one ('Dawn' is a word too); after 'Dawn rings me' it does."""
+    pseudonyms = Pseudonyms()
+    first = redactor.redact("Dawn rings me every morning.", pseudonyms=pseudonyms).text
+    later = redactor.redact("Dawn is very good to me.", pseudonyms=pseudonyms).text
+    assert pseudonyms.mapping == {"[PERSON_1]": "Dawn"}
+    assert (first, later) == ("[PERSON_1] rings me every morning.", "[PERSON_1] is very good to me.")
+
+
+def test_when_a_name_that_is_a_modal_verb_was_found_then_a_question_it_opens_still_stays(
+    redactor: PresidioRedactor,
+) -> None:
+    text = "My husband Will helps me. Will you help me too?"
+    assert redactor.redact(text).text == "My husband [PERSON_1] helps me. Will you help me too?"
+
+
+def test_when_the_gazetteer_is_read_then_it_holds_first_names_as_written() -> None:
+    from assistant.recognizers import first_names
+
+    names = first_names()
+    assert {"Helen", "Faye", "Nadia", "Grace"} <= names
+    assert len(names) > 5000 and all(n.istitle() for n in names)

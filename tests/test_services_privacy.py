@@ -408,3 +408,28 @@ def test_when_the_ot_asks_for_the_date_of_birth_then_the_spoken_answer_is_redact
     assert fake.requests, "the guard refused the draft"
     assert "eleventh" not in payload and "fifty four" not in payload, payload
     assert "how have the stairs been" in payload
+
+
+def test_when_only_the_first_name_list_finds_a_person_then_every_turn_names_them_with_one_placeholder(
+    services: Any,
+) -> None:
+    """spaCy misses 'Nadia' and 'Dawn'; the first-name recognizer finds them, and the transcript's two
+    passes carry them to every turn, the first included ('Dawn is very good to me' alone names no one)."""
+    original = transcript(
+        ("client", "Dawn is very good to me."),
+        ("OT", "That's lovely."),
+        ("client", "Dawn rings me every morning, and Nadia from next door helps with the shopping."),
+        ("OT", "Does Nadia drive?"),
+    )
+    redacted, mapping = services.redact_transcript(original, ("Margaret Ellis",))
+    people = {name: tag for tag, name in mapping.items()}
+    assert set(people) == {"Dawn", "Nadia"}
+    assert [s.text for s in redacted.segments] == [
+        f"{people['Dawn']} is very good to me.",
+        "That's lovely.",
+        f"{people['Dawn']} rings me every morning, and {people['Nadia']} from next door helps with the shopping.",
+        f"Does {people['Nadia']} drive?",
+    ]
+    guard_egress(services.redactor, transcript_lines(redacted), ("Margaret Ellis",), carried=["Dawn", "Nadia"])
+    with pytest.raises(EgressBlocked, match="PERSON"):
+        guard_egress(services.redactor, transcript_lines(original), ("Margaret Ellis",), carried=["Dawn", "Nadia"])
