@@ -860,7 +860,8 @@ def detect_named_places(text: str) -> list[Detection]:
     return found
 
 
-_NAME = r"[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)?"
+# "O'Brien", "Smith-Jones"; not "Nadia's" or "June'll", whose ending is not the name's
+_NAME = r"[A-Z][a-z]+(?:['’](?!(?:s|d|ll|re|ve|m)\b)[A-Z]?[a-z]+|-[A-Z]?[a-z]+)?"
 _TITLED = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Doctor|Mister|Nurse|Sister)\.?\s+({_NAME})")
 _RELATION = re.compile(
     rf"\b(?i:son|daughter|husband|wife|partner|mate|friend|sister|brother|mum|mother|dad|father|carer|"

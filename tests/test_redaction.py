@@ -701,3 +701,17 @@ def test_when_the_gazetteer_is_read_then_it_holds_first_names_as_written() -> No
     names = first_names()
     assert {"Helen", "Faye", "Nadia", "Grace"} <= names
     assert len(names) > 5000 and all(n.istitle() for n in names)
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("Is Nadia's husband around?", "Is [PERSON_1]'s husband around?"),
+        ("My wife June's car is outside.", "My wife [PERSON_1]'s car is outside."),
+        ("My neighbour is Siobhan O'Brien.", "My neighbour is [PERSON_1]."),
+    ],
+)
+def test_when_a_name_is_possessive_then_the_s_stays_and_an_apostrophe_inside_a_name_goes(
+    redactor: PresidioRedactor, text: str, redacted: str
+) -> None:
+    assert redactor.redact(text).text == redacted
