@@ -95,10 +95,18 @@ NEGATION_ELSEWHERE = re.compile(
     # "not free until the afternoon": from the afternoon on, not "not in the afternoon"
     r"|\b(?:not|[a-z]+n't)\s+(?:[a-z]+\s+){0,2}(?:until|till)\b"
 )
-# just after the day or time: "Mondays are no good", "mornings are out", "Fridays don't work"
+# just after the day or time: "Mondays are no good", "mornings are out", "Fridays don't work", "Monday is a
+# problem", "Tuesdays she can't do", "Mondays she's busy"
+_GOOD = r"(?:good|ok|okay|possible|an option|great|ideal|any good)"
 EXCLUDED_AFTER = re.compile(
-    r"^[\s.]*(?:(?:is|are|'s)\s+(?:out|no good|not (?:good|ok|possible|an option)|a no[- ]go|impossible|difficult)"
-    r"|(?:isn't|aren't)\s+(?:good|ok|possible|an option)|(?:don't|doesn't|won't)\s+(?:work|suit))\b"
+    r"^[\s.,]*(?:(?:is|are|'s|would be|will be)\s+(?:(?:a bit|too|really|very|quite|always|usually)\s+)?"
+    rf"(?:out|no good|no use|not {_GOOD}|a no[- ]go|impossible|difficult|bad|tricky|awkward|hard|a problem|a struggle"
+    r"|busy|taken|booked up)"
+    rf"|(?:isn't|aren't|wouldn't be|won't be|is not|are not)\s+{_GOOD}"
+    r"|(?:don't|doesn't|won't|wouldn't|do not|does not|will not)\s+(?:work|suit|do)"
+    r"|(?:i|she|he|we|they)\s+(?:can't|cannot|can not|couldn't)\s+(?:do|make|manage|go|get)"
+    r"|(?:i'm|she's|he's|we're|they're|i am|she is|he is|we are|they are)\s+"
+    r"(?:busy|working|at work|away|tied up|not free|not available|unavailable))\b"
 )
 # just before a need: "doesn't need a hoist", "no need for a hoist", "she has no wheelchair", "can manage without
 # a hoist", "no hoist needed" ("without a hoist" alone means the hoist is needed)

@@ -159,6 +159,16 @@ OTHER_SIX = {"MO": ["TU", "WE", "TH", "FR", "SA", "SU"], "SU": ["MO", "TU", "WE"
             "swimming, not Monday morning, Monday afternoon is fine",
             {"days": [], "unread": ["Monday (both wanted and not)"]},
         ),
+        # said after the day (fifth review: these read as wanting the day)
+        ("swimming in Colchester, Mondays are a problem", {"not_days": ["MO"], "days": OTHER_SIX["MO"]}),
+        ("swimming in Colchester, Monday is bad for her", {"not_days": ["MO"]}),
+        ("swimming in Colchester, Mondays she can't do", {"not_days": ["MO"]}),
+        ("swimming in Colchester, Mondays won't do", {"not_days": ["MO"]}),
+        ("swimming in Colchester, Mondays she's working", {"not_days": ["MO"]}),
+        ("swimming in Colchester, mornings are no use", {"not_times": ["morning"]}),
+        ("swimming in Colchester on Monday, the pool is busy", {"days": ["MO"], "not_days": []}),
+        ("swimming in Colchester, Monday would be great", {"days": ["MO"], "not_days": []}),
+        ("swimming in Colchester on Monday is good", {"days": ["MO"], "not_days": []}),
     ],
 )
 def test_when_a_day_or_time_is_negated_then_only_the_one_the_negation_governs_is_excluded(
