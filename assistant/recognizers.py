@@ -40,6 +40,7 @@ __all__ = [
     "detect_uk",
     "find_dates",
     "first_names",
+    "is_medicine",
     "nhs_checksum_ok",
     "said_as_month",
     "spoken_sequences",
@@ -1208,6 +1209,42 @@ def first_names() -> frozenset[str]:
         lines = files("names").joinpath(name).read_text(encoding="utf-8").splitlines()
         found.update(line.split()[0].capitalize() for line in lines if line.strip())
     return frozenset(found)
+
+
+# Medicines, which spaCy's small model often calls people ("Tramadol.", "Baclofen for the spasms"): the note
+# needs them, and they identify no one. The drug names (generic and brand, from DrugBank, MeSH and MedlinePlus)
+# of the PyPI package ``drug-named-entity-recognition`` (MIT, Fast Data Science), read from its dictionary file
+# without importing its finder (which reads and writes a cache in the home directory). A drug name that is also
+# a first name or surname in the Census lists ("Kendrick", "Camila", "Allegra") is left out: it may be a person.
+MEDICINES_FILE = "drug_ner_dictionary.pkl.bz2"
+
+
+@functools.cache
+def medicines() -> frozenset[str]:
+    """One-word drug names, lower case ("tramadol", "co-codamol"), read once; none that is also a Census name."""
+    import bz2
+    import importlib.util
+    import pickle
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("drug_named_entity_recognition")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("drug-named-entity-recognition is not installed: run make install")
+    with bz2.open(Path(spec.submodule_search_locations[0]) / MEDICINES_FILE, "rb") as f:
+        variants = pickle.load(f)["drug_variant_to_canonical"]  # the installed package's own data, not input
+    people = {n.lower() for n in first_names()}
+    people |= {
+        line.split()[0].lower()
+        for line in files("names").joinpath("dist.all.last").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    }
+    return frozenset(v for v in variants if re.fullmatch(r"[a-z][a-z-]{3,}", v) and v not in people)
+
+
+def is_medicine(span: str) -> bool:
+    """Whether every word of ``span`` is a medicine's name ("Tramadol", "Co-codamol", "Sertraline")."""
+    words = [w.strip(".,;:!?'’()").lower() for w in span.split()]
+    return bool(words) and all(w in medicines() for w in words)
 
 
 def _sentence(text: str, start: int, end: int) -> tuple[int, int]:

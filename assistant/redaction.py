@@ -37,6 +37,7 @@ from assistant.recognizers import (
     Detection,
     detect_uk,
     find_dates,
+    is_medicine,
     nhs_checksum_ok,
     phone_digits_ok,
     postcode_ok,
@@ -396,8 +397,8 @@ def _spelled_out(text: str, findings: Sequence[Finding], names: Iterable[str] = 
         if any(p in ACRONYMS or (len(p) > 1 and len(set(p)) == 1) for p in pieces):
             continue  # "C O P D. I I I": an acronym, then a stutter, not one name
         word = letters.capitalize()
-        if word in UK_PLACES or word.lower() in NOT_NAMES:
-            continue
+        if word in UK_PLACES or word.lower() in NOT_NAMES or is_medicine(word):
+            continue  # a town, a word, or a medicine spelled for the OT ("M E T F O R M I N")
         # "Okafor. O-K-A-F-O-R.", "Lee, that's L E E", or the OT's "Doctor Cox, how do you spell that?"
         recent = re.findall(r"[^\W\d_][\w'’-]*", text[max(0, m.start() - 60) : m.start()])[-5:]
         said = word in recent or bool(re.search(rf"(?<![\w'’]){word}(?![\w])", before[-200:]))
@@ -906,6 +907,8 @@ def _plausible_name(span: str) -> bool:
     words = span.split()
     if not words or PLACEHOLDER.search(span) or not any(w[0].isupper() for w in words):
         return False
+    if is_medicine(span):
+        return False  # "Tramadol.", "Baclofen": a medicine the note needs, not a person
     return not all(w.strip(".,'’").lower() in NOT_NAMES or w.strip(".,'’") in UK_PLACES for w in words)
 
 

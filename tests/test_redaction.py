@@ -715,3 +715,25 @@ def test_when_a_name_is_possessive_then_the_s_stays_and_an_apostrophe_inside_a_n
     redactor: PresidioRedactor, text: str, redacted: str
 ) -> None:
     assert redactor.redact(text).text == redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Baclofen for the spasms.",
+        "Pregabalin, and Sertraline.",
+        "Apixaban since the stroke.",
+        "Tramadol.",
+        "Lansoprazole in the morning.",
+        "OT: How do you spell that?\nClient: M E T F O R M I N, I think.",
+    ],
+)
+def test_when_a_medicine_is_named_or_spelled_then_it_is_not_taken_for_a_person(
+    redactor: PresidioRedactor, text: str
+) -> None:
+    assert redactor.redact(text).text == text
+
+
+def test_when_a_drug_name_is_also_a_persons_name_then_the_person_is_still_redacted(redactor: PresidioRedactor) -> None:
+    assert redactor.redact("My carer Kendrick brings the Tramadol.").text == "My carer [PERSON_1] brings the Tramadol."
+    assert redactor.redact("Dr Patel changed my Ropinirole.").text == "[PERSON_1] changed my Ropinirole."
