@@ -44,6 +44,7 @@ __all__ = [
     "nhs_checksum_ok",
     "said_as_month",
     "spoken_sequences",
+    "surnames",
     "uk_recognizers",
 ]
 
@@ -1211,6 +1212,55 @@ def first_names() -> frozenset[str]:
     return frozenset(found)
 
 
+# Words that make a first name and the word after it a place or an organisation, not a person: "Victoria
+# Station", "Christian Aid", "Florence Nightingale Ward" (each of these words is also a Census surname).
+_PLACE_NOUNS = (
+    "station aid park house court hall church bank ward wing school college academy trust centre center hospital "
+    "surgery library society club group team service services council practice clinic unit home lodge farm mill "
+    "manor tower green square close way street road lane avenue gardens drive foundation fund charity "
+    "community hub pool gym leisure"
+)
+_NOT_A_SURNAME = frozenset(_PLACE_NOUNS.split())
+
+
+@functools.cache
+def surnames() -> frozenset[str]:
+    """The Census surname list, as written in text ("Ellis"), read once."""
+    lines = files("names").joinpath("dist.all.last").read_text(encoding="utf-8").splitlines()
+    return frozenset(line.split()[0].capitalize() for line in lines if line.strip())
+
+
+def _full_name(doc: Any, token: Any) -> tuple[int, int] | None:
+    """A first name and a surname after it inside a longer entity spaCy did not call a person ("Call Margaret
+    Ellis", "Tell Dennis Hart": the capital of the verb before them made it an organisation): their span,
+    unless a word of theirs or the one after them makes the phrase a place or an organisation."""
+    if token.i + 1 >= len(doc):
+        return None
+    surname = doc[token.i + 1]
+    first_part = surname.text.split("-")[0]
+    if not (
+        surname.text[:1].isupper()
+        and first_part in surnames()
+        and surname.text.lower() not in _NOT_A_SURNAME
+        and first_part.lower() not in STREET_TYPE_WORDS
+        and surname.text not in UK_PLACES
+        and surname.text not in NOT_NAMES
+    ):
+        return None
+    last = token.i + 1
+    while (  # a double-barrelled surname, which spaCy splits at its hyphen: "Ellis-Smith"
+        last + 2 < len(doc)
+        and doc[last + 1].text == "-"
+        and not doc[last].whitespace_
+        and not doc[last + 1].whitespace_
+        and doc[last + 2].text.istitle()
+    ):
+        last += 2
+    if last + 1 < len(doc) and doc[last + 1].text.lower() in _NOT_A_SURNAME:
+        return None  # "Margaret Ellis House"
+    return token.idx, doc[last].idx + len(doc[last].text)
+
+
 # Medicines, which spaCy's small model often calls people ("Tramadol.", "Baclofen for the spasms"): the note
 # needs them, and they identify no one. The drug names (generic and brand, from DrugBank, MeSH and MedlinePlus)
 # of the PyPI package ``drug-named-entity-recognition`` (MIT, Fast Data Science), read from its dictionary file
@@ -1232,12 +1282,7 @@ def medicines() -> frozenset[str]:
         raise ImportError("drug-named-entity-recognition is not installed: run make install")
     with bz2.open(Path(spec.submodule_search_locations[0]) / MEDICINES_FILE, "rb") as f:
         variants = pickle.load(f)["drug_variant_to_canonical"]  # the installed package's own data, not input
-    people = {n.lower() for n in first_names()}
-    people |= {
-        line.split()[0].lower()
-        for line in files("names").joinpath("dist.all.last").read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    }
+    people = {n.lower() for n in first_names() | surnames()}
     return frozenset(v for v in variants if re.fullmatch(r"[a-z][a-z-]{3,}", v) and v not in people)
 
 
@@ -1310,7 +1355,11 @@ class FirstNameRecognizer(EntityRecognizer):
         to_tag: list[tuple[int, int, int, int]] = []  # name start, end; sentence start, end
         for token in doc:
             start, end = token.idx, token.idx + len(token.text)
-            if not self.candidate(token.text) or any(a <= start < b for a, b in named):
+            if not self.candidate(token.text):
+                continue
+            if any(a <= start < b for a, b in named):
+                if (pair := _full_name(doc, token)) is not None:
+                    found.append(pair)  # "Call Margaret Ellis", which spaCy calls an organisation
                 continue
             if _ARTICLE_BEFORE.search(text, max(0, start - 5), start):
                 continue  # "the Princess Royal", "the Grace of God"

@@ -463,6 +463,8 @@ class KnownIdentifiers:
             if date.day and date.month:
                 self.dates[(date.day, date.month)] = (date.year, value)
             self.literals.append(("DATE_OF_BIRTH", value, value))
+        elif any(ch.isdigit() for ch in value) and not re.search(r"\s", value):
+            self.literals.append(("ID_NUMBER", value, value))  # "AB-1234", "K123456": a reference, not an address
         elif any(ch.isdigit() for ch in value):
             self._add_address(value)
         else:
@@ -545,10 +547,14 @@ def known_spans(text: str, known: Sequence[str]) -> list[tuple[int, int]]:
 def _widen(match: KnownMatch, findings: Sequence[Finding], text: str) -> KnownMatch | None:
     """'twenty two Baddow Road' said in full covers the known '22 Baddow Road' matched as 'Baddow Road'.
 
-    None when the finding around a part of a known name is someone else: 'Daniel Okafor' around the
-    client's surname 'Okafor' is her son, who keeps a placeholder of his own.
+    None when a finding of another kind holds the match and more (a known '900123' inside a phone
+    number: the finding redacts it all), or when the finding around a part of a known name is someone
+    else: 'Daniel Okafor' around the client's surname 'Okafor' is her son, who keeps a placeholder of his own.
     """
     for f in findings:
+        inside = f.start <= match.start and match.end <= f.end and f.end - f.start > match.end - match.start
+        if f.type != match.type and inside:
+            return None  # "900123" inside the phone number "07700 900123": the whole number is redacted
         if f.type == match.type and f.start < match.end and f.end > match.start:
             if match.type == "PERSON" and _someone_else(match, f, text):
                 return None
@@ -706,14 +712,16 @@ class PresidioRedactor:
             ):
                 kind = ENTITY_TYPES[r.entity_type]
                 start = r.start
+                end = r.end
                 if kind == "PERSON":
                     if not _plausible_name(chunk[r.start : r.end]):
                         continue
                     if greeting := GREETING.match(chunk, r.start, r.end):  # "Morning Chelsea" -> "Chelsea"
                         start = greeting.end()
+                    start, end = _name_edges(chunk, start, end)
                 findings.append(
                     Finding(
-                        type=kind, start=offset + start, end=offset + r.end, score=round(r.score, 3), placeholder=""
+                        type=kind, start=offset + start, end=offset + end, score=round(r.score, 3), placeholder=""
                     )
                 )
         return findings
@@ -726,6 +734,7 @@ class PresidioRedactor:
         ``carried``: people found elsewhere in the assessment, matched here as whole words only.
         ``before``: the line said just before (the other speaker's), for a spelling it asked for.
         """
+        text = text.translate(_AS_SPACE)  # same length: offsets still point into the caller's text
         detections = detect_uk(text, before)
         found = self._presidio(text) + [
             Finding(type=d.type, start=d.start, end=d.end, score=d.score, placeholder="") for d in detections
@@ -900,6 +909,25 @@ NOT_NAMES = frozenset(
         "mobile",
     ]
 )
+
+
+# Read as a plain space: a byte-order mark (a file saved by Notepad), zero-width and no-break spaces. spaCy takes
+# "\ufeffMargaret" for one odd word and a no-break space for a break between two names.
+_AS_SPACE = str.maketrans({c: " " for c in "\ufeff\u200b\u00a0\u2007\u202f"})
+# lower-case words spaCy sometimes takes into a name ("rang Margaret Ellis", "Helen Barker rang"); the
+# particles of a surname ("van Gogh", "de la Cruz") are kept
+_PARTICLES = "de da di du del della der den van von la le bin al"
+_NAME_PARTICLES = frozenset(_PARTICLES.split())
+
+
+def _name_edges(text: str, start: int, end: int) -> tuple[int, int]:
+    """``start:end`` without the lower-case words spaCy ran into a name at either end."""
+    words = list(re.finditer(r"\S+", text[start:end]))
+    while len(words) > 1 and words[0].group().islower() and words[0].group() not in _NAME_PARTICLES:
+        words.pop(0)
+    while len(words) > 1 and words[-1].group().rstrip(".,;:!?").islower():
+        words.pop()
+    return (start + words[0].start(), start + words[-1].end()) if words else (start, end)
 
 
 def _plausible_name(span: str) -> bool:

@@ -737,3 +737,42 @@ def test_when_a_medicine_is_named_or_spelled_then_it_is_not_taken_for_a_person(
 def test_when_a_drug_name_is_also_a_persons_name_then_the_person_is_still_redacted(redactor: PresidioRedactor) -> None:
     assert redactor.redact("My carer Kendrick brings the Tramadol.").text == "My carer [PERSON_1] brings the Tramadol."
     assert redactor.redact("Dr Patel changed my Ropinirole.").text == "[PERSON_1] changed my Ropinirole."
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # spaCy calls "Call Margaret Ellis" an organisation: the capital of the verb runs into the name
+        ("Call Margaret Ellis on Monday.", "Call [PERSON_1] on Monday."),
+        ("Tell Dennis Hart the time.", "Tell [PERSON_1] the time."),
+        ("Call Margaret Ellis-Smith on Monday.", "Call [PERSON_1] on Monday."),
+        # and runs a verb into a name it did find
+        ("I rang Margaret Ellis yesterday.", "I rang [PERSON_1] yesterday."),
+        ("Helen Barker rang.", "[PERSON_1] rang."),
+        # a byte-order mark or a no-break space is a space
+        ("\ufeffMargaret Ellis, NHS 943 476 5919", "\ufeff[PERSON_1], NHS [NHS_NUMBER_1]"),
+        ("Margaret\xa0Ellis came.", "[PERSON_1] came."),
+        # a first name and a surname that name a place or a charity stay
+        ("We met at Victoria Station.", "We met at Victoria Station."),
+        ("The Christian Aid shop has a ramp.", "The Christian Aid shop has a ramp."),
+    ],
+)
+def test_when_spacy_misreads_the_edges_of_a_full_name_then_the_whole_name_and_only_it_is_redacted(
+    redactor: PresidioRedactor, text: str, redacted: str
+) -> None:
+    assert redactor.redact(text).text == redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "known", "redacted"),
+    [
+        ("Call 07700 900123 today.", "900123", "Call [PHONE_1] today."),
+        ("NHS number 943 476 5919.", "5919", "NHS number [NHS_NUMBER_1]."),
+        ("Call Margaret Ellis on 07700 900123.", "Ellis", "Call [PERSON_1] on [PHONE_1]."),
+        ("Ref AB-1234 on file.", "AB-1234", "Ref [ID_NUMBER_1] on file."),
+    ],
+)
+def test_when_a_known_detail_is_part_of_something_larger_then_all_of_it_is_redacted(
+    redactor: PresidioRedactor, text: str, known: str, redacted: str
+) -> None:
+    assert redactor.redact(text, known=[known]).text == redacted
