@@ -36,7 +36,7 @@ from assistant.errors import AudioError, ModelError
 from assistant.records import Segment, Transcript, Word
 from assistant.settings import Settings
 from assistant.speakers import ChannelLoudness, drop_crosstalk, infer_roles, label_by_channel
-from assistant.transcript_guard import doubtful_numbers, guard_segments, well_formed_numbers
+from assistant.transcript_guard import LOGPROB_FLOOR, doubtful_numbers, guard_segments, well_formed_numbers
 
 __all__ = [
     "SAMPLE_RATE",
@@ -60,6 +60,8 @@ LANGUAGE_PROBE_S = 30.0  # Whisper hears 30 s at a time when it detects a langua
 LANGUAGE_EVERY_S = 300.0  # one probe per 5 minutes: each costs about a quarter of transcribing 30 s
 MAX_LANGUAGE_PROBES = 12
 LANGUAGE_SURE = 0.5
+MAX_UNSURE_PROBES = 4  # unsure stretches probed for their language, per chunk and track, longest first
+UNSURE_PROBE_MIN_S = 4.0  # shorter unsure stretches are not probed: too little to tell a language by
 PAUSE_S = 1.0  # a pause this long between words starts a new segment
 SENTENCE_PAUSE_S = 0.5  # and this long after the end of a sentence
 SILENT_RMS = 1e-3  # a probe window quieter than this (about -60 dBFS) is not checked
@@ -102,6 +104,10 @@ class LanguageCheck:
 
     def covers(self, start: float, end: float) -> bool:
         return any(s <= (start + end) / 2 < e for s, e, _, _ in self.foreign())
+
+    def probed(self, start: float, end: float) -> bool:
+        """Whether a probe already heard the middle of ``start``-``end``."""
+        return any(s <= (start + end) / 2 < e for s, e, _, _ in self.heard)
 
     def main_language(self) -> str:
         if not self.heard:
@@ -194,12 +200,17 @@ class ChunkedTranscriber:
                 tracks = [(0, chunk.channels[0]), (1, chunk.channels[1])]
             found: list[Segment] = []
             for number, (channel, samples) in enumerate(tracks):
-                heard: list[Segment] = []
-                for segment in self._hear_track(samples, chunk.start, channel, foreign=foreign, languages=languages):
-                    _stop_if(cancel)
-                    heard.append(segment)
-                    done = (number + (segment.end - chunk.start) / chunk.duration) / len(tracks)
-                    report(min(0.99, (chunk.start + done * chunk.duration) / info.duration))
+
+                def track_progress(at: float, n: int = number, c: AudioChunk = chunk, of: int = len(tracks)) -> None:
+                    done = (n + (at - c.start) / c.duration) / of
+                    report(min(0.99, (c.start + done * c.duration) / info.duration))
+
+                hear = (samples, chunk.start, channel, languages, track_progress, cancel)
+                heard = self._heard(*hear, foreign=foreign)
+                if not foreign and self._foreign_where_unsure(heard, samples, chunk.start, languages):
+                    # unsure stretches were another language, forced into English (Whisper translates them)
+                    foreign = True
+                    heard = self._heard(*hear, foreign=True)
                 found.extend(self._mend_numbers(heard, samples, chunk.start, foreign))
             if split and loudness is not None:
                 found = drop_crosstalk(found, loudness.shifted(chunk.start))
@@ -208,6 +219,31 @@ class ChunkedTranscriber:
         transcript = self._finish(info, segments, languages, two_track=bool(two_track) and all(two_track))
         report(1.0)
         return transcript
+
+    def _heard(
+        self,
+        samples: np.ndarray,
+        offset: float,
+        channel: int | None,
+        languages: LanguageCheck,
+        progress: Progress,
+        cancel: threading.Event | None,
+        *,
+        foreign: bool,
+    ) -> list[Segment]:
+        """One track of one chunk heard through; ``progress`` gets each segment's end as it comes."""
+        heard: list[Segment] = []
+        for segment in self._hear_track(samples, offset, channel, foreign=foreign, languages=languages):
+            _stop_if(cancel)
+            heard.append(segment)
+            progress(segment.end)
+        return heard
+
+    def _foreign_where_unsure(
+        self, segments: list[Segment], samples: np.ndarray, offset: float, languages: LanguageCheck
+    ) -> bool:
+        """True when a stretch the engine was unsure of, heard as English, is speech in another language."""
+        return False
 
     def _start(self) -> None:
         """Called once before a recording is heard."""
@@ -584,17 +620,45 @@ class WhisperTranscriber(ChunkedTranscriber):
         spacing = int(max(LANGUAGE_EVERY_S, info.duration / MAX_LANGUAGE_PROBES) * SAMPLE_RATE)
         first = (-int(chunk.start * SAMPLE_RATE)) % spacing
         for begin in range(first, len(chunk.samples), spacing):
-            window = chunk.samples[begin : begin + probe]
-            if len(window) < SAMPLE_RATE * 2 or float(np.sqrt(np.mean(np.square(window)))) < SILENT_RMS:
-                continue
-            try:
-                code, prob, _ = self._model.detect_language(audio=window, vad_filter=True)
-            except (RuntimeError, ValueError) as exc:  # no speech in the window after VAD
-                log.debug("language probe skipped: %s", exc)
-                continue
-            start = chunk.start + begin / SAMPLE_RATE
-            languages.heard.append((start, start + len(window) / SAMPLE_RATE, code, float(prob)))
+            self._probe(chunk.samples[begin : begin + probe], chunk.start + begin / SAMPLE_RATE, languages)
         return len(languages.foreign()) > before
+
+    def _foreign_where_unsure(
+        self, segments: list[Segment], samples: np.ndarray, offset: float, languages: LanguageCheck
+    ) -> bool:
+        """The stretches Whisper was unsure of (average log-probability under its own failure bar), probed for
+        their language: forced to English, Whisper translates speech in another language into fluent-looking
+        English, unsure of every word. The spaced probes of :meth:`_check_language` miss a stretch shorter than
+        their spacing (the German half of a one-minute recording). At most a few stretches per chunk, 30 s each."""
+        if not self.multilingual:
+            return False
+        before = len(languages.foreign())
+        stretches: list[tuple[float, float]] = []
+        for segment in segments:
+            if segment.avg_logprob is None or segment.avg_logprob >= LOGPROB_FLOOR:
+                continue
+            if stretches and segment.start - stretches[-1][1] < PAUSE_S * 3:
+                stretches[-1] = (stretches[-1][0], segment.end)
+            else:
+                stretches.append((segment.start, segment.end))
+        longest = sorted(stretches, key=lambda st: st[0] - st[1])[:MAX_UNSURE_PROBES]
+        for start, end in sorted(longest):
+            if end - start < UNSURE_PROBE_MIN_S or languages.probed(start, end):
+                continue
+            a, b = int((start - offset) * SAMPLE_RATE), int((min(end, start + LANGUAGE_PROBE_S) - offset) * SAMPLE_RATE)
+            self._probe(samples[max(0, a) : b], start, languages)
+        return len(languages.foreign()) > before
+
+    def _probe(self, window: np.ndarray, start: float, languages: LanguageCheck) -> None:
+        """Which language ``window`` (starting ``start`` s into the recording) sounds like, noted in ``languages``."""
+        if len(window) < SAMPLE_RATE * 2 or float(np.sqrt(np.mean(np.square(window)))) < SILENT_RMS:
+            return
+        try:
+            code, prob, _ = self._model.detect_language(audio=window, vad_filter=True)
+        except (RuntimeError, ValueError) as exc:  # no speech in the window after VAD
+            log.debug("language probe skipped: %s", exc)
+            return
+        languages.heard.append((start, start + len(window) / SAMPLE_RATE, code, float(prob)))
 
 
 def segments_of(

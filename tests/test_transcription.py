@@ -176,6 +176,23 @@ def test_when_speech_is_not_english_then_warning_names_the_language(tmp_path: Pa
     assert re.search(r"\b(der|die|und|Software)\b", transcript.text)  # as heard, not translated
 
 
+def test_when_a_recording_turns_to_another_language_between_probes_then_it_is_heard_as_said_not_translated(
+    tmp_path: Path,
+) -> None:
+    """All of multilingual.mp3: one probe at the start hears English, and forced to English, base
+    translated the German half into fluent-looking English ("All of this software and the additional
+    documentation…"), unsure of every word. Those unsure stretches are probed for their language."""
+    base = WhisperTranscriber(_settings(tmp_path, whisper_model="base"))
+    transcript = base.transcribe(DATA / "multilingual.mp3")
+    warning = next(w for w in transcript.warnings if "not English" in w)
+    assert "German" in warning
+    english = " ".join(s.text for s in transcript.segments if s.end < 27)
+    assert "Permission is hereby granted" in english and not any(s.low_confidence for s in transcript.segments[:3])
+    german = [s for s in transcript.segments if s.review_reason and "expected language" in s.review_reason]
+    assert german and all(s.start > 27 for s in german)
+    assert re.search(r"\b(der|die|und)\b", " ".join(s.text for s in german))  # as heard, not translated
+
+
 # ── formats: what phones and browsers save ─────────────────────────────────
 
 
