@@ -530,7 +530,22 @@ def draft_goals(transcript: Transcript) -> list[Goal]:
                 evidence=evidence,
             )
         )
-    return goals
+    return _fold_broader(goals)
+
+
+def _fold_broader(goals: list[Goal]) -> list[Goal]:
+    """One goal per activity the person wants: "Football" folds into "Walking Football" when both were wished
+    for (the more specific goal keeps its own figures and gains the other's evidence)."""
+    kept: list[Goal] = []
+    for goal in goals:
+        words = rf"\b{re.escape(goal.activity.lower())}\b"
+        narrower = next((g for g in goals if g is not goal and re.search(words, g.activity.lower())), None)
+        if narrower is None:
+            kept.append(goal)
+            continue
+        extra = [e for e in goal.evidence if e not in narrower.evidence]
+        narrower.evidence.extend(extra)
+    return kept
 
 
 def signposting_question(goal: Goal, town: str | None = None) -> str:

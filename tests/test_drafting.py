@@ -273,6 +273,19 @@ def test_when_a_wish_names_no_activity_then_the_goal_takes_it_from_the_question_
     assert {e.segment for e in goals[0].evidence} == {0, 1}
 
 
+def test_when_a_broader_and_a_narrower_activity_are_both_wished_for_then_there_is_one_goal() -> None:
+    transcript = Transcript.from_text(
+        "OT: What would you most like to get back to?\n"
+        "Client: I want to get back to football, it's my life.\n"
+        "OT: Playing?\n"
+        "Client: I'd like to play walking football, once a week."
+    )
+    goals = draft_goals(transcript)
+    assert [g.activity for g in goals] == ["Walking Football"]
+    assert goals[0].measure == "once a week"
+    assert {e.segment for e in goals[0].evidence} == {1, 3}
+
+
 # ── the model drafter, with a scripted model ────────────────────────────────
 
 
