@@ -57,8 +57,32 @@ def evidence_popover(section: dict[str, Any]) -> None:
 
 
 def reviewer_comments(did: str) -> None:
-    """What reviewers asked for on a note, overall or per section, for whoever drafted it."""
-    for decision in services().store.decisions(did):
-        if decision["comment"] and decision["decision"] in ("request_changes", "comment"):
-            where = f" on “{decision['section_id']}”" if decision["section_id"] else ""
-            st.warning(f"{decision['reviewer']}{where}: {decision['comment']}")
+    """What reviewers asked for on a note, overall or per section, for whoever drafted it.
+
+    Only the latest request for changes, and only while the note is back with its author for it: once they
+    resubmit, it was dealt with. Earlier comments stay one click away, under a closed history.
+    """
+    svc = services()
+    draft = svc.store.draft(did)
+    titles = {s["id"]: s["title"] for s in draft["content"]["sections"]}
+    said = [d for d in svc.store.decisions(did) if d["decision"] in ("request_changes", "comment")]
+    start = len(said)  # where the comments that still apply start: none apply unless changes were requested
+    if draft["status"] == "changes_requested":
+        # the last request, with the section comments that came with it (or were added since)
+        start = max((i for i, d in enumerate(said) if d["decision"] == "request_changes"), default=start)
+    for d in said[start:]:
+        if d["comment"]:
+            st.warning(f"{_comment_heading(d, titles)}: {d['comment']}")
+    earlier = [d for d in said[:start] if d["comment"]]
+    if earlier:
+        with st.popover(f"Earlier review comments ({len(earlier)})"):  # not an expander: this may sit in one
+            for d in earlier:
+                st.caption(f"{_comment_heading(d, titles)}: {d['comment']}")
+
+
+def _comment_heading(decision: dict[str, Any], titles: dict[str, str]) -> str:
+    """Who commented, where, on which version and when: 'lee on “Referral” (version 2, 03 Mar 2026 14:05)'."""
+    section = decision["section_id"]
+    where = f" on “{titles.get(section, section)}”" if section else ""
+    when = decision["created_at"].astimezone()  # local time
+    return f"{decision['reviewer']}{where} (version {decision['version']}, {when:%d %b %Y %H:%M})"

@@ -14,61 +14,74 @@ from assistant.store import EDITABLE
 from ui.common import COORDINATOR_TEMPLATES, audit_once, known_identifiers, reviewer_comments, services, user
 
 OUTPUTS = {"care_plan_entry": "Care-plan entry", "supporting_letter": "Supporting letter (e.g. bus pass)"}
+NAMES = {"care_plan_entry": "Care-plan entry", "supporting_letter": "Supporting letter"}
+APPROVED = ("approved", "signed_off")  # what outputs are drafted from
 
 
 def page() -> None:
     svc = services()
     me = user()
     st.header("Care plans and letters")
-    approved = [
+    drafts = svc.store.list_drafts()
+    made = {d["assessment_id"] for d in drafts if d["template"] in COORDINATOR_TEMPLATES}
+    # approved notes, and notes that outputs were made from: once the OT amends a note (or a supervisor sends it back)
+    # what was made from it is still reached here, to finish or export
+    notes = [
         d
-        for d in svc.store.list_drafts()
-        if d["status"] in ("approved", "signed_off") and d["template"] not in COORDINATOR_TEMPLATES
+        for d in drafts
+        if d["template"] not in COORDINATOR_TEMPLATES and (d["status"] in APPROVED or d["assessment_id"] in made)
     ]
     audit_once("view", "coordinator_outputs")
-    if not approved:
+    if not notes:
         st.info("No approved assessments yet. They appear here once a supervisor approves them.")
         return
-    labels = {d["id"]: f"{d['reference']} — {d['status'].replace('_', ' ')} — version {d['version']}" for d in approved}
-    did = st.selectbox("Approved assessment", list(labels), format_func=labels.get, key="coord_pick")
+    labels = {d["id"]: f"{d['reference']} — {d['status'].replace('_', ' ')} — version {d['version']}" for d in notes}
+    # the box keeps its choice by label, which changes with the note's status and version: keep the note picked
+    picked = st.session_state.get("coord_pick")
+    if picked is not None:
+        st.session_state["coord_pick"] = picked if picked in labels else None
+    did = st.selectbox("Assessment", list(labels), format_func=labels.get, key="coord_pick")
+    if did is None:
+        st.info("Choose an assessment.")
+        return
     note = svc.store.draft(did)
     aid = note["assessment_id"]
     assessment = svc.store.assessment(aid)
     mapping = svc.store.redaction_map(aid)
+    outputs = [svc.store.draft(o["id"]) for o in svc.store.drafts_for(aid) if o["template"] in COORDINATOR_TEMPLATES]
+    since = next(v["created_at"] for v in svc.store.version_stamps(did) if v["version"] == note["version"])
+    # a note is only approved as it was saved, so what was drafted after its version was saved was drafted from it
+    drafted = {o["id"]: svc.store.version_stamps(o["id"])[0] for o in outputs}
+    from_this = [o for o in outputs if drafted[o["id"]]["created_at"] >= since]
+    earlier = {o["id"] for o in outputs} - {o["id"] for o in from_this}
 
-    kind = st.radio("Make", list(OUTPUTS), format_func=OUTPUTS.get, horizontal=True, key="coord_kind")
-    if st.button(f"Draft {OUTPUTS[kind].lower()}", type="primary", key="coord_make"):
-        # the transcript the approved note was drafted from, even if the OT has replaced it since
-        data = svc.store.latest_transcript(aid, as_of=review.drafted_at(svc.store, did))
-        if data is None:
-            st.error("This assessment has no transcript to draft from.")
-        else:
-            transcript = Transcript.model_validate({k: v for k, v in data.items() if k != "id"})
-            try:
-                with st.spinner("Drafting…"):
-                    made = svc.draft(
-                        transcript,
-                        template=kind,
-                        known=known_identifiers(assessment["case_details"]),
-                        assessment_id=aid,
-                    )
-            except ReconnectError as exc:
-                st.error(str(exc))
-            else:
-                new_id = svc.store.create_draft(aid, kind, made.model_dump(mode="json"), me["username"])
-                svc.store.audit(me["username"], "draft", f"draft:{new_id}", {"template": kind, "from": did})
-                st.session_state["coord_output"] = new_id
+    if flash := st.session_state.pop("coord_flash", None):
+        st.success(flash)
+    if note["status"] in APPROVED:
+        draft_panel(note, assessment, from_this, drafted, me)
+    else:
+        st.info(
+            f"The assessment note is now {review.STATUS_LABELS.get(note['status'], note['status']).lower()} "
+            f"(version {note['version']}): new care-plan entries and letters can be drafted once a supervisor "
+            "approves it again. What was made from it before is below."
+        )
 
-    outputs = [d for d in svc.store.drafts_for(aid) if d["template"] in COORDINATOR_TEMPLATES]
     reidentify = can(me["role"], "reidentify") and st.toggle(
         "Put the person's details back in exports (uses the local redaction map; recorded in the audit trail)",
         key="coord_reidentify",
     )
-    documents: list[tuple[str, dict[str, Any]]] = [("Approved assessment note", note)]
-    documents += [(OUTPUTS.get(o["template"], o["template"]), svc.store.draft(o["id"])) for o in outputs]
+    documents = [(OUTPUTS.get(o["template"], o["template"]), o) for o in outputs]
+    if note["status"] in APPROVED:
+        documents.insert(0, ("Approved assessment note", note))
     for title, draft in documents:
         expanded = draft["id"] == st.session_state.get("coord_output")
         with st.expander(f"{title} (version {draft['version']})", expanded=expanded):
+            if draft["id"] in earlier:
+                st.caption(f"Drafted from an earlier version of the assessment note (now version {note['version']}).")
+            if done := st.session_state.pop(f"coord-done-{draft['id']}", None):
+                st.success(done)
+            if same := st.session_state.pop(f"coord-same-{draft['id']}", None):
+                st.info(same)
             for heading, text in export.sections_of(draft, mapping):
                 st.markdown(f"**{heading}**")
                 st.code(text, language=None, wrap_lines=True)  # the code block has a copy button
@@ -76,6 +89,65 @@ def page() -> None:
                 export_buttons(draft, assessment, mapping, reidentify, me)
             else:
                 review_panel(draft, me)
+
+
+def draft_panel(
+    note: dict[str, Any],
+    assessment: dict[str, Any],
+    from_this: list[dict[str, Any]],
+    drafted: dict[str, dict[str, Any]],
+    me: dict[str, str],
+) -> None:
+    """Draft a care-plan entry or letter from the approved note; one already drafted from this version of the note
+    is offered first, and another is drafted only when asked for (a second click on Draft is no second draft)."""
+    svc = services()
+    did, aid = note["id"], note["assessment_id"]
+    kind = st.radio("Make", list(OUTPUTS), format_func=OUTPUTS.get, horizontal=True, key="coord_kind")
+    same = [o for o in from_this if o["template"] == kind]
+    if same:
+        latest = same[0]  # the most recently changed
+        made = drafted[latest["id"]]
+        st.info(
+            f"{NAMES[kind]} already drafted from version {note['version']} of this note, by {made['author']} "
+            f"on {made['created_at'].astimezone():%d %b %Y %H:%M}: it is below."
+        )
+        left, right = st.columns(2)
+        left.button("Open it", key="coord_open", on_click=open_output, args=(latest["id"],))
+        make = right.button(f"Draft another {NAMES[kind].lower()}", key="coord_make_another")
+    else:
+        make = st.button(f"Draft {OUTPUTS[kind].lower()}", type="primary", key="coord_make")
+    if not make:
+        return
+    # the transcript the approved note was drafted from, even if the OT has replaced it since
+    data = svc.store.latest_transcript(aid, as_of=review.drafted_at(svc.store, did))
+    if data is None:
+        st.error("This assessment has no transcript to draft from.")
+        return
+    transcript = Transcript.model_validate({k: v for k, v in data.items() if k != "id"})
+    try:
+        with st.spinner("Drafting…"):
+            made_now = svc.draft(
+                transcript,
+                template=kind,
+                known=known_identifiers(assessment["case_details"]),
+                assessment_id=aid,
+            )
+    except ReconnectError as exc:
+        st.error(str(exc))
+        return
+    new_id = svc.store.create_draft(aid, kind, made_now.model_dump(mode="json"), me["username"])
+    svc.store.audit(me["username"], "draft", f"draft:{new_id}", {"template": kind, "from": did})
+    st.session_state["coord_output"] = new_id
+    st.session_state["coord_flash"] = (
+        f"{NAMES[kind]} drafted from version {note['version']} of the assessment note: it is open below. "
+        "Check it, then submit it for review."
+    )
+    st.rerun()
+
+
+def open_output(did: str) -> None:
+    """Callback: open this output's box."""
+    st.session_state["coord_output"] = did
 
 
 def review_panel(draft: dict[str, Any], me: dict[str, str]) -> None:
@@ -106,7 +178,7 @@ def review_panel(draft: dict[str, Any], me: dict[str, str]) -> None:
             st.button(
                 "Save version",
                 key=f"coord-save-{did}",
-                on_click=save_output,
+                on_click=save_clicked,
                 args=(did, draft["version"], [s["id"] for s in sections]),
             )
     if "submit" in review.allowed_steps(me, draft, review.owner(svc.store, draft)):
@@ -143,8 +215,19 @@ def save_output(did: str, version: int, section_ids: list[str]) -> int | None:
     return saved
 
 
+def save_clicked(did: str, version: int, section_ids: list[str]) -> None:
+    """Callback of "Save version": save, and say what came of it (its box stays open on the new version)."""
+    saved = save_output(did, version, section_ids)
+    st.session_state["coord_output"] = did
+    if saved == version:
+        st.session_state[f"coord-same-{did}"] = f"Nothing was changed: this is still version {version}."
+    elif saved is not None:
+        st.session_state[f"coord-done-{did}"] = f"Saved version {saved}."
+
+
 def submit_output(did: str, version: int, section_ids: list[str]) -> None:
     """Callback: save any edits first, then submit that version (refused if the output moved on since)."""
+    st.session_state["coord_output"] = did
     current = save_output(did, version, section_ids) if section_ids else version
     if current is None:
         return  # not saved: not submitted either, and the message says why
@@ -152,6 +235,10 @@ def submit_output(did: str, version: int, section_ids: list[str]) -> None:
         review.submit(services().store, did, user(), read_version=current)
     except ReconnectError as exc:
         st.session_state[f"coord-error-{did}"] = str(exc)
+    else:
+        st.session_state[f"coord-done-{did}"] = (
+            f"Submitted for review (version {current}): it can be exported once a supervisor approves it."
+        )
 
 
 def export_buttons(

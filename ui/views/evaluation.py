@@ -61,7 +61,9 @@ def page() -> None:
 
 
 def run_suite(suite: str, compare: str) -> None:
-    """Through the CLI contract, in its own process: a long run never holds up the app's other users."""
+    """Through the CLI contract, in its own process: a long run never holds up the app's other users.
+
+    A run that finished is the one the results below show, whatever was picked before it."""
     command = [sys.executable, "-m", "assistant.cli", "eval", "run", str(EVALS / suite), "--json"]
     if compare:
         command += ["--compare", compare]
@@ -69,11 +71,14 @@ def run_suite(suite: str, compare: str) -> None:
     with st.spinner(f"Running {suite}… (this can take minutes)"):
         done = subprocess.run(command, capture_output=True, text=True, check=False)
     try:
-        json.loads(done.stdout)
+        data = json.loads(done.stdout)
     except json.JSONDecodeError:
         lines = (done.stderr or done.stdout or "no output").strip().splitlines()
         st.error(lines[-1] if lines else "the run printed nothing")
         return
+    # the runs box is drawn after this: set now, it shows this run and its report, not the one picked before
+    this_run = Path(data["files"]["results"]).resolve()
+    st.session_state["eval_runs"] = [str(r) for r in kept_runs() if r.resolve() == this_run]
     if done.returncode == 0:
         st.success(f"{suite}: every threshold met.")
     else:
@@ -93,9 +98,8 @@ def show_runs() -> None:
         st.caption("No runs yet. Run a suite here or with `reconnect eval run evals/SUITE.yaml`.")
         return
     names = {str(r): f"{r.parent.parent.name} · {r.parent.name}" for r in runs}
-    picked = st.multiselect(
-        "Runs to compare", list(names), default=[str(runs[-1])], format_func=names.get, key="eval_runs"
-    )
+    st.session_state.setdefault("eval_runs", [str(runs[-1])])  # the latest run to start with
+    picked = st.multiselect("Runs to compare", list(names), format_func=names.get, key="eval_runs")
     table: dict[str, dict[str, float]] = {}
     data: dict[str, Any] = {}
     for path in picked:

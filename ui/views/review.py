@@ -38,13 +38,20 @@ def page() -> None:
     if not items:
         st.info("Nothing is waiting for review.")
         return
+    # each under its own author: a coordinator's letter is theirs, not the OT's whose assessment it comes from
     labels = {
-        i["id"]: f"{i['reference']} — {KINDS.get(i['template'], 'Assessment note')} — {i['ot']} — "
+        i["id"]: f"{i['reference']} — {KINDS.get(i['template'], 'Assessment note')} — {review.owner(svc.store, i)} — "
         f"{review.STATUS_LABELS[i['status']]} — version {i['version']} — {i['age_days']:.1f} days"
         for i in items
     }
+    # the radio keeps its choice by label, and a decision changes the label (or takes the note off the list): keep
+    # the note that was picked, or pick none, rather than fall back to the first note and show its buttons
+    picked = st.session_state.get("queue_pick")
+    if picked is not None:
+        st.session_state["queue_pick"] = picked if picked in labels else None
     did = st.radio("Notes", list(labels), format_func=labels.get, key="queue_pick")
     if did is None:
+        st.info("Choose a note to review from the list.")
         return
     draft = svc.store.draft(did)
     audit_once("view", f"draft:{did}")
@@ -82,7 +89,7 @@ def page() -> None:
     if missing:
         st.caption("Not discussed: " + "; ".join(missing))
     goals = draft["content"].get("goals", [])
-    if goals:
+    if goals and review.goals_section(draft["content"]) is None:  # a Goals section above is the goals, as edited
         st.markdown("**SMART goals**\n\n" + "\n".join(f"- {g['text']}" for g in goals))
 
     versions = [v["version"] for v in svc.store.version_stamps(did)]
