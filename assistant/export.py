@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from assistant.accounts import can
 from assistant.errors import BadInput, NotAllowed
+from assistant.review import goals_section
 
 Format = Literal["md", "docx", "pdf"]
 FORMATS: dict[str, tuple[str, str]] = {
@@ -94,10 +95,7 @@ def document(
         )
     content = draft["content"]
     sections = _titled(content)
-    goals = [
-        g["text"] + (f" (measure: {g['measure']}; by: {g['timeframe']})" if g.get("measure") else "")
-        for g in content.get("goals", [])
-    ]
+    goals = _goals(content)
     facts = [("Reference", assessment["reference"]), ("Version", str(draft["version"]))]
     facts.append(("Status", draft["status"].replace("_", " ")))
     if draft.get("signed_off_by"):
@@ -122,6 +120,17 @@ def _may_reidentify(user: dict[str, str] | None) -> None:
 def sections_of(draft: dict[str, Any], mapping: dict[str, str]) -> list[tuple[str, str]]:
     """The note's titled sections as shown on screen, whatever its status: pseudonymised, never exported."""
     return [(pseudonymise(title, mapping), pseudonymise(text, mapping)) for title, text in _titled(draft["content"])]
+
+
+def _goals(content: dict[str, Any]) -> list[str]:
+    """The drafted SMART goals, for a note that has no goals section: one that has states its goals there,
+    as the OT last edited them, and the drafted ones would repeat them or, once edited, contradict them."""
+    if goals_section(content) is not None:
+        return []
+    return [
+        g["text"] + (f" (measure: {g['measure']}; by: {g['timeframe']})" if g.get("measure") else "")
+        for g in content.get("goals", [])
+    ]
 
 
 def _titled(content: dict[str, Any]) -> list[tuple[str, str]]:

@@ -19,8 +19,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from assistant.accounts import can
-from assistant.errors import BadInput, ConflictError, NotAllowed
+from assistant.errors import BadInput, ConflictError, NotAllowed, TemplateError
 from assistant.store import Store
+from assistant.templates import load_template
 
 REDRAFTED = "redrafted"  # the note on a version drafted again from a newer transcript
 STATUSES = ("draft", "submitted", "changes_requested", "approved", "signed_off")
@@ -213,13 +214,34 @@ def queue(
 
 
 # ── versions ────────────────────────────────────────────────────────────────
+GOALS = "@goals"  # section_texts' key for the drafted SMART goals: no section id has an '@', so none collides
+
+
 def section_texts(content: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    """section id -> (title, text), goals included as one section."""
+    """section id -> (title, text), and the drafted SMART goals as one more under GOALS.
+
+    The drafted goals are not the OT's to edit (a goals section, if the note has one, is): a merge leaves
+    them alone, a diff shows them changing only when the note is redrafted.
+    """
     out = {s["id"]: (s["title"], s.get("text", "")) for s in content.get("sections", [])}
     goals = content.get("goals") or []
     if goals:
-        out["goals"] = ("Goals", "\n".join(f"- {g['text']}" for g in goals))
+        out[GOALS] = ("SMART goals (as drafted)", "\n".join(f"- {g['text']}" for g in goals))
     return out
+
+
+def goals_section(content: dict[str, Any]) -> dict[str, Any] | None:
+    """The section that states the note's goals, if its template has one (drafted from the SMART goals).
+
+    Once drafted, that section is the note's goals, as the OT edited them: show and export it, not the
+    drafted SMART goals beside it, which an edit leaves out of date.
+    """
+    try:
+        template = load_template(str(content.get("template", "")))
+        ids = {s.id for s in template.sections if s.drafted_by == "goals"}
+    except TemplateError:
+        ids = {"goals"}
+    return next((s for s in content.get("sections", []) if s["id"] in ids), None)
 
 
 def diff(store: Store, draft_id: str, old: int, new: int) -> list[dict[str, str]]:
@@ -259,7 +281,7 @@ def merge(base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, Any]) ->
     texts: dict[str, str] = {}
     clashes: list[str] = []
     for sid, (_, their_text) in t.items():
-        if sid == "goals":
+        if sid == GOALS:
             continue
         base_text = b.get(sid, ("", ""))[1]
         my_text = m.get(sid, ("", base_text))[1]

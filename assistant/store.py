@@ -554,13 +554,8 @@ class Store:
                 ).first()
                 if current is None:
                     raise StoreError(f"no draft with id {draft_id}")
-                if current.status == "signed_off":
-                    raise ConflictError("this note is signed off and locked; amend it to start a new version")
                 if current.status not in EDITABLE:
-                    raise ConflictError(
-                        f"this note is {STATUS_WORDS.get(current.status, current.status)}, so it cannot be edited "
-                        "until the reviewer requests changes"
-                    )
+                    raise ConflictError(_not_editable(current.status))
                 raise ConflictError(
                     f"{current.updated_by} saved version {current.version} since you opened version {base_version}; "
                     "review their changes and merge before saving"
@@ -579,8 +574,17 @@ class Store:
         return base_version + 1
 
     def autosave(self, draft_id: str, author: str, base_version: int, content: dict[str, Any]) -> None:
-        """Keep unsaved typing per author; survives a crash of the app process."""
+        """Keep unsaved typing per author; survives a crash of the app process.
+
+        Only while the note is open for editing: typing that could never be saved is refused with
+        ConflictError (the app keeps it on screen instead), so no autosave outlives the version it was for.
+        """
         with self.tx() as conn:
+            status = conn.execute(select(drafts.c.status).where(drafts.c.id == draft_id)).scalar()
+            if status is None:
+                raise StoreError(f"no draft with id {draft_id}")
+            if status not in EDITABLE:
+                raise ConflictError(_not_editable(status))
             conn.execute(autosaves.delete().where(autosaves.c.draft_id == draft_id, autosaves.c.author == author))
             conn.execute(
                 insert(autosaves).values(
@@ -600,6 +604,11 @@ class Store:
                 .first()
             )
         return dict(row) if row else None
+
+    def drop_autosave(self, draft_id: str, author: str) -> None:
+        """Forget an author's unsaved typing (they discarded it)."""
+        with self.tx() as conn:
+            conn.execute(autosaves.delete().where(autosaves.c.draft_id == draft_id, autosaves.c.author == author))
 
     def move_draft(
         self,
@@ -747,6 +756,13 @@ class Store:
         with self.tx() as conn:
             rows = conn.execute(select(activity_sources).order_by(activity_sources.c.id)).mappings()
             return [dict(r) for r in rows]
+
+
+def _not_editable(status: str) -> str:
+    if status == "signed_off":
+        return "this note is signed off and locked; amend it to start a new version"
+    words = STATUS_WORDS.get(status, status)
+    return f"this note is {words}, so it cannot be edited until the reviewer requests changes"
 
 
 def _insert_decision(

@@ -168,7 +168,9 @@ def test_ot_flow_create_upload_transcribe_correct_draft_edit_submit(people: Any)
     assert not list((svc.settings.home / "audio").glob("*"))
     assert all(r["path"] is None for r in svc.store.recordings_for(assessment["id"]))
 
-    at.selectbox(key="speaker_choice").select("client")
+    at.run()
+    assert not [b for b in at.button if b.key == f"transcribe-{assessment['id']}"]  # transcribed: not again
+    next(s for s in at.selectbox if s.label == "Speaker").select("client")
     at.button(key="change_speaker").click()
     at.run()
     segment = svc.store.latest_transcript(assessment["id"])["segments"][0]
@@ -269,6 +271,249 @@ def test_when_two_people_save_one_draft_then_the_second_sees_a_conflict_and_can_
     assert merged["version"] == 3
     texts_now = {s["id"]: s["text"] for s in merged["content"]["sections"]}
     assert texts_now[first] == "My edit to section one." and texts_now[second] == "Their edit to section two."
+
+
+# ── OT: what must not be lost or mixed up ───────────────────────────────────
+LEE = {"username": "lee", "role": "supervisor"}
+
+
+def box(at: AppTest, did: str, sid: str) -> Any:
+    return at.text_area(key=f"edit-{did}-{sid}")
+
+
+def keyed(at: AppTest, key: str) -> list[Any]:
+    """The buttons with this key on the page now (none when the button is not shown)."""
+    return [b for b in at.button if b.key == key]
+
+
+def section_ids(svc: Any, did: str) -> list[str]:
+    return [s["id"] for s in svc.store.draft(did)["content"]["sections"]]
+
+
+def text_of(svc: Any, did: str, sid: str) -> str:
+    return str(next(s["text"] for s in svc.store.draft(did)["content"]["sections"] if s["id"] == sid))
+
+
+def test_an_edit_to_the_goals_section_is_offered_back_merged_and_replaces_the_drafted_goals(people: Any) -> None:
+    svc = people
+    aid, did = draft_with_transcript(svc, "APP-GOALS", status="draft")
+    drafted = text_of(svc, did, "goals")
+    at = sign_in(new_app(), "sam")
+    choose(at).select(aid).run()
+    box(at, did, "goals").input("- Swim 20 minutes twice a week by June.")
+    at.run()
+    del at  # the process is gone
+
+    reopened = sign_in(new_app(), "sam")
+    choose(reopened).select(aid).run()
+    assert any("unsaved changes" in i.value for i in reopened.info)
+    assert box(reopened, did, "goals").value == drafted
+    reopened.button(key="restore").click().run()
+    assert box(reopened, did, "goals").value == "- Swim 20 minutes twice a week by June."
+    # a colleague saves another section first; merging keeps both
+    history = review.with_section_text(svc.store.draft(did)["content"], {"history": "Their history."})
+    svc.store.save_version(did, history, "lee", base_version=1)
+    reopened.button(key="save").click().run()
+    reopened.button(key="merge").click().run()
+    assert svc.store.draft(did)["version"] == 3
+    assert text_of(svc, did, "goals") == "- Swim 20 minutes twice a week by June."
+    assert text_of(svc, did, "history") == "Their history."
+    assert [c["section"] for c in review.diff(svc.store, did, 2, 3)] == ["goals"]
+    assert "**SMART goals**" not in texts(reopened)  # the Goals box states them; no stale list beside it
+
+
+def test_discarded_changes_are_deleted_and_never_come_back(people: Any) -> None:
+    svc = people
+    aid, did = draft_with_transcript(svc, "APP-DISCARD", status="draft")
+    saved = text_of(svc, did, "history")
+    at = sign_in(new_app(), "sam")
+    choose(at).select(aid).run()
+    box(at, did, "history").input("Text I threw away.")
+    at.run()
+    del at
+
+    at = sign_in(new_app(), "sam")
+    choose(at).select(aid).run()
+    at.button(key="discard").click().run()
+    assert svc.store.autosaved(did, "sam") is None
+    at.button(key="submit").click().run()
+    assert svc.store.draft(did)["status"] == "submitted"
+    review.request_changes(svc.store, did, LEE, "Add the walking distance.")
+    at.run()
+    assert box(at, did, "history").value == saved
+    assert not keyed(at, "restore")
+
+
+def test_an_autosave_from_another_tab_never_replaces_what_this_tab_submitted(people: Any) -> None:
+    svc = people
+    aid, did = draft_with_transcript(svc, "APP-TABS", status="draft")
+    one, two = sign_in(new_app(), "sam"), sign_in(new_app(), "sam")
+    choose(one).select(aid).run()
+    choose(two).select(aid).run()
+    box(one, did, "history").input("Edited in tab one.")
+    one.button(key="submit").click().run()
+    assert svc.store.draft(did)["version"] == 2
+    box(two, did, "mobility_transfers").input("Typed in tab two on version 1.")
+    two.run()
+    review.request_changes(svc.store, did, LEE, "Add the walking distance.")
+    one.run()
+    assert box(one, did, "history").value == "Edited in tab one."
+    box(one, did, "mobility_transfers").input("Walks 200 yards with a stick.")
+    one.button(key="submit").click().run()
+    after = svc.store.draft(did)
+    assert after["status"] == "submitted" and after["version"] == 3
+    assert text_of(svc, did, "history") == "Edited in tab one."
+    assert text_of(svc, did, "mobility_transfers") == "Walks 200 yards with a stick."
+
+
+def test_an_autosave_made_on_an_older_version_is_shown_to_copy_not_offered_back(people: Any) -> None:
+    svc = people
+    aid, did = draft_with_transcript(svc, "APP-STALE-AUTO", status="draft")
+    content = svc.store.draft(did)["content"]
+    svc.store.autosave(did, "sam", 1, review.with_section_text(content, {"history": "Typed on version one."}))
+    svc.store.save_version(did, review.with_section_text(content, {"risk": "Lee's edit."}), "lee", 1)
+    at = sign_in(new_app(), "sam")
+    choose(at).select(aid).run()
+    assert not keyed(at, "restore")
+    assert box(at, did, "history").value == content["sections"][section_ids(svc, did).index("history")]["text"]
+    assert box(at, did, "risk").value == "Lee's edit."
+    assert "Typed on version one." in [c.value for c in at.code]
+    assert any("version 1" in w.value and "now version 2" in w.value for w in at.warning)
+
+
+def test_each_pick_of_an_assessment_opens_it_at_once(people: Any) -> None:
+    svc = people
+    ids = {}
+    for word in ("apples", "pears", "plums"):
+        ids[word] = svc.store.create_assessment(f"APP-PICK-{word}", "sam", {})
+        visit = Transcript.from_text(f"OT: Shall we talk about {word}?\nClient: Yes.")
+        svc.store.save_transcript(ids[word], visit.model_dump(mode="json"))
+    at = sign_in(new_app(), "sam")
+    for word in ("pears", "plums", "apples", "pears"):
+        choose(at).select(ids[word]).run()
+        assert at.session_state["assessment"] == ids[word] and choose(at).value == ids[word]
+        assert f"talk about {word}" in texts(at)
+
+
+def test_the_speaker_box_shows_the_chosen_segments_speaker(people: Any) -> None:
+    svc = people
+    aid, _ = draft_with_transcript(svc, "APP-SPEAKER", status="draft")
+    at = sign_in(new_app(), "sam")
+    choose(at).select(aid).run()
+
+    def pick(label: str) -> Any:
+        return next(s for s in at.selectbox if s.label == label)
+
+    speakers = [s["speaker"] for s in svc.store.latest_transcript(aid)["segments"]]
+    assert speakers[:3] == ["OT", "client", "OT"]
+    for i in (1, 0, 2, 1):
+        pick("Segment").select(i).run()
+        assert pick("Speaker").value == speakers[i]
+    pick("Speaker").select("other").run()
+    at.button(key="change_speaker").click().run()
+    after = [s["speaker"] for s in svc.store.latest_transcript(aid)["segments"]]
+    assert after == [speakers[0], "other", *speakers[2:]]
+    pick("Segment").select(0).run()
+    assert pick("Speaker").value == "OT"
+
+
+def test_a_new_assessment_keeps_what_was_typed_until_it_is_valid_and_refuses_a_duplicate(people: Any) -> None:
+    svc = people
+    at = sign_in(new_app(), "sam")
+    field(at, "Client's name").input("Margaret Ellis")
+    field(at, "NHS number").input("943 476 5919")
+    button(at, "Create").click()
+    at.run()
+    assert any("Give the assessment a reference" in e.value for e in at.error)
+    assert field(at, "Client's name").value == "Margaret Ellis" and field(at, "NHS number").value == "943 476 5919"
+    field(at, "Reference").input("APP-DUP")
+    button(at, "Create").click()
+    at.run()
+    made = [a for a in svc.store.list_assessments() if a["reference"].lower() == "app-dup"]
+    assert len(made) == 1 and made[0]["case_details"]["nhs_number"] == "943 476 5919"
+    assert field(at, "Client's name").value == "" and field(at, "Reference").value == ""  # ready for the next
+    field(at, "Reference").input(" app-dup ")
+    field(at, "Client's name").input("Someone Else")
+    button(at, "Create").click()
+    at.run()
+    assert any("already" in e.value and "APP-DUP" in e.value for e in at.error), [e.value for e in at.error]
+    assert len([a for a in svc.store.list_assessments() if a["reference"].lower() == "app-dup"]) == 1
+    assert field(at, "Client's name").value == "Someone Else"
+
+
+def test_when_submit_meets_a_colleagues_save_then_merge_is_offered_at_once(people: Any) -> None:
+    svc = people
+    aid, did = draft_with_transcript(svc, "APP-SUBMIT-CONFLICT", status="draft")
+    at = sign_in(new_app(), "sam")
+    choose(at).select(aid).run()
+    content = svc.store.draft(did)["content"]
+    svc.store.save_version(did, review.with_section_text(content, {"history": "Colleague's edit."}), "lee", 1)
+    box(at, did, "mobility_transfers").input("My edit before submitting.")
+    at.button(key="submit").click().run()
+    assert any("Not submitted" in e.value for e in at.error)
+    assert any("Not saved" in e.value and "lee saved version 2" in e.value for e in at.error)
+    assert keyed(at, "merge"), "the conflict panel shows in the same run"
+    at.button(key="merge").click().run()
+    assert text_of(svc, did, "history") == "Colleague's edit."
+    assert text_of(svc, did, "mobility_transfers") == "My edit before submitting."
+
+
+def test_when_the_note_is_submitted_elsewhere_then_what_was_typed_here_stays_on_screen(people: Any) -> None:
+    svc = people
+    aid, did = draft_with_transcript(svc, "APP-GONE", status="draft")
+    one, two = sign_in(new_app(), "sam"), sign_in(new_app(), "sam")
+    choose(one).select(aid).run()
+    choose(two).select(aid).run()
+    one.button(key="submit").click().run()
+    box(two, did, "history").input("Tab two typed this.")
+    two.button(key="save").click().run()
+    assert not two.exception, two.exception
+    assert any("submitted" in w.value and "another tab" in w.value for w in two.warning), [w.value for w in two.warning]
+    assert "Tab two typed this." in [c.value for c in two.code]
+    assert svc.store.autosaved(did, "sam") is None  # a note waiting for review takes no autosave
+    two.run()
+    assert "Tab two typed this." in [c.value for c in two.code]  # until the OT dismisses it
+    two.button(key=f"kept-dismiss-{did}").click().run()
+    assert "Tab two typed this." not in [c.value for c in two.code]
+
+
+def test_a_transcript_is_not_replaced_by_the_same_text_nor_on_a_submitted_note_without_asking(people: Any) -> None:
+    svc = people
+    aid = svc.store.create_assessment("APP-PASTE", "sam", {})
+    locked, _ = draft_with_transcript(svc, "APP-LOCKED", status="submitted")
+    at = sign_in(new_app(), "sam")
+    choose(at).select(aid).run()
+    at.text_area(key=f"pasted-{aid}").input(CONVERSATION).run()
+    at.button(key=f"use-pasted-{aid}").click().run()
+    first = svc.store.latest_transcript(aid)["id"]
+    assert not keyed(at, f"use-pasted-{aid}")  # already the transcript: nothing to use again
+    assert svc.store.latest_transcript(aid)["id"] == first
+
+    before = svc.store.latest_transcript(locked)["id"]
+    choose(at).select(locked).run()
+    at.text_area(key=f"pasted-{locked}").input("OT: Hello.\nClient: A different visit.").run()
+    assert at.button(key=f"use-pasted-{locked}").disabled  # not until the OT says to replace it
+    at.checkbox(key=f"replace-ok-{locked}").check().run()
+    at.button(key=f"use-pasted-{locked}").click().run()
+    assert svc.store.latest_transcript(locked)["id"] != before
+
+
+def test_activity_suggestions_belong_to_their_assessment(people: Any) -> None:
+    svc = people
+    first, _ = draft_with_transcript(svc, "APP-SUGGEST-1", status="draft")
+    second, _ = draft_with_transcript(svc, "APP-SUGGEST-2", status="draft")
+    at = sign_in(new_app(), "sam")
+
+    def suggested() -> list[str]:
+        return [c.value for c in at.caption if c.value.startswith("For:")]
+
+    choose(at).select(first).run()
+    at.button(key="suggest").click().run()
+    assert suggested()
+    choose(at).select(second).run()
+    assert not suggested()
+    choose(at).select(first).run()
+    assert suggested()
 
 
 # ── supervisor ──────────────────────────────────────────────────────────────

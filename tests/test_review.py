@@ -303,3 +303,52 @@ def test_who_may_put_a_persons_details_back_into_an_export() -> None:
     assert [role for role in ("ot", "coordinator", "supervisor", "evaluator", "admin") if can(role, "reidentify")] == [
         "coordinator"
     ]
+
+
+# ── the goals section ───────────────────────────────────────────────────────
+GOALS_TEXT = "- Margaret will swim once a week within 8 weeks."
+WITH_GOALS = {**CONTENT, "sections": [*CONTENT["sections"], {"id": "goals", "title": "Goals", "text": GOALS_TEXT}]}
+EDITED_GOALS = "- Margaret will swim twice a week by June, with Lucy."
+
+
+@pytest.fixture
+def goals_draft(store: Store) -> str:
+    aid = store.create_assessment("REF-G", "sam", {"name": "Margaret Ellis"})
+    return store.create_draft(aid, "ot_initial_assessment", WITH_GOALS, "sam")
+
+
+def test_the_drafted_goals_have_their_own_key_beside_a_goals_section() -> None:
+    texts = review.section_texts(WITH_GOALS)
+    assert texts["goals"] == ("Goals", GOALS_TEXT)  # the section, as the OT edits it
+    assert texts[review.GOALS][1] == "- Margaret will swim once a week within 8 weeks."  # the drafted SMART goals
+    assert review.GOALS not in {s["id"] for s in WITH_GOALS["sections"]}
+
+
+def test_an_edit_to_the_goals_section_shows_in_the_diff(store: Store, goals_draft: str) -> None:
+    store.save_version(goals_draft, review.with_section_text(WITH_GOALS, {"goals": EDITED_GOALS}), "sam", 1)
+    (change,) = review.diff(store, goals_draft, 1, 2)
+    assert change["section"] == "goals" and change["title"] == "Goals"
+    assert f"-{GOALS_TEXT}" in change["diff"] and f"+{EDITED_GOALS}" in change["diff"]
+
+
+def test_a_merge_keeps_an_edit_to_the_goals_section() -> None:
+    mine = review.with_section_text(WITH_GOALS, {"goals": EDITED_GOALS})
+    theirs = review.with_section_text(WITH_GOALS, {"mobility": "Theirs."})
+    merged, clashes = review.merge(WITH_GOALS, mine, theirs)
+    texts = {s["id"]: s["text"] for s in merged["sections"]}
+    assert texts["goals"] == EDITED_GOALS and texts["mobility"] == "Theirs." and clashes == []
+    both = review.with_section_text(WITH_GOALS, {"goals": "- Their goals."})
+    merged, clashes = review.merge(WITH_GOALS, mine, both)
+    assert {s["id"]: s["text"] for s in merged["sections"]}["goals"] == EDITED_GOALS and clashes == ["goals"]
+
+
+def test_an_edited_goals_section_is_the_one_list_of_goals_the_export_shows(store: Store, goals_draft: str) -> None:
+    store.save_version(goals_draft, review.with_section_text(WITH_GOALS, {"goals": EDITED_GOALS}), "sam", 1)
+    review.submit(store, goals_draft, SAM)
+    review.approve(store, goals_draft, LEE)
+    plain = export.to_markdown(_doc(store, goals_draft, False))
+    assert plain.count("## Goals") == 1
+    assert "- [PERSON_1] will swim twice a week by June, with [PERSON_2]." in plain
+    assert "once a week within 8 weeks" not in plain  # the drafted goals the OT replaced
+    assert review.goals_section(store.draft(goals_draft)["content"])["text"] == EDITED_GOALS
+    assert review.goals_section(CONTENT) is None  # no goals section: the drafted goals are the list

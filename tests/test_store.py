@@ -238,3 +238,16 @@ def test_version_stamps_are_the_versions_without_their_content(store: Store) -> 
     assert stamps == [{k: v[k] for k in ("version", "author", "note", "created_at")} for v in full]
     assert stamps[1]["created_at"].tzinfo is not None and stamps[0]["created_at"] <= stamps[1]["created_at"]
     assert store.version_stamps("no-such-draft") == []
+
+
+def test_an_autosave_is_refused_once_the_note_cannot_be_edited_and_can_be_dropped(store: Store) -> None:
+    aid = store.create_assessment("REF-AUTO", "sam", {})
+    did = store.create_draft(aid, "ot_initial_assessment", {"text": "v1"}, "sam")
+    store.autosave(did, "sam", 1, {"text": "typing"})
+    store.autosave(did, "jo", 1, {"text": "jo typing"})
+    store.drop_autosave(did, "sam")
+    assert store.autosaved(did, "sam") is None and store.autosaved(did, "jo") is not None  # only sam's
+    store.move_draft(did, from_status="draft", version=1, to_status="submitted", reviewer="sam", decisions=[])
+    with pytest.raises(ConflictError, match="waiting for review, so it cannot be edited"):
+        store.autosave(did, "sam", 1, {"text": "typed after it was submitted"})
+    assert store.autosaved(did, "sam") is None
