@@ -39,6 +39,10 @@ def require(role: str, permission: str) -> None:
 
 
 def add_user(store: Store, username: str, password: str, role: str, display_name: str = "") -> None:
+    if not username.strip():
+        raise BadInput("a username cannot be blank")
+    if username != username.strip():
+        raise BadInput(f"the username {username!r} has spaces at its start or end")
     if role not in ROLES:
         raise BadInput(f"unknown role '{role}'; choose one of: {', '.join(ROLES)}")
     if len(password) < 10:

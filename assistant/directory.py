@@ -547,7 +547,11 @@ def import_oruk_csv(path: Path, today: date | None = None) -> ImportResult:
     """The ORUK CSV form: one table a file (services, organizations, locations, addresses, ...), joined by id."""
     folder = path if path.is_dir() else path.parent
     if not (folder / "services.csv").exists():
-        raise FeedError(f"{folder}: no services.csv; the ORUK CSV form needs services.csv beside its other tables")
+        where = "in it" if path.is_dir() else "beside it"
+        raise FeedError(
+            f"{path}: no services.csv {where}; the ORUK CSV form is a folder of tables with services.csv "
+            "(for a plain CSV of activities use --format csv or auto)"
+        )
 
     def table(*names: str) -> list[dict[str, str]]:
         rows: list[dict[str, str]] = []

@@ -7,9 +7,9 @@ form (``model_dump(mode="json")``) is the CLI contract in DESIGN.md.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Speaker = Literal["OT", "client", "other", "unknown"]
 
@@ -42,6 +42,15 @@ class Segment(Record):
     review_reason: str | None = Field(default=None, description="Why the OT should check this segment.")
     channel: int | None = Field(default=None, description="Stereo channel (0 left, 1 right) the voice came from.")
     words: list[Word] | None = None
+
+    @field_validator("speaker", mode="before")
+    @classmethod
+    def _speaker_in_any_case(cls, value: Any) -> Any:
+        """A label in any case ("Client", "ot") or a word the plain-text reader takes ("Carer") is read as
+        that reader reads it; anything else is refused."""
+        if isinstance(value, str):
+            return SPEAKER_LABELS.get(value.strip().lower(), value)
+        return value
 
 
 class Transcript(Record):
@@ -101,6 +110,9 @@ SPEAKER_PREFIXES: dict[str, Speaker] = {
     "husband": "other",
     "other": "other",
 }
+# every speaker label a transcript's JSON may give, lower-cased: the four speakers and the plain-text prefixes
+SPEAKER_LABELS: dict[str, Speaker] = {label: s for label, s in SPEAKER_PREFIXES.items() if not label.startswith("[")}
+SPEAKER_LABELS["unknown"] = "unknown"
 
 
 # ── redaction ───────────────────────────────────────────────────────────────
@@ -236,6 +248,10 @@ class Match(Record):
     cost: str = ""
     accessibility: list[str] = Field(default_factory=list)
     booking: str = ""
+    source: str = Field(default="", description="The feed or file the record came from, e.g. 'csv:clubs.csv'.")
+    directory_id: str = Field(
+        default="", description="The id the local directory holds the record under: unique across feeds."
+    )
 
 
 class Answer(Record):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import EgressBlocked, Interrupted
+from assistant.errors import EgressBlocked, Interrupted, ReconnectError
 from assistant.records import Answer, Draft, Redaction, Segment, Transcript
 from assistant.settings import Settings
 
@@ -30,6 +30,7 @@ class IngestReport:
     deleted: int = 0
     skipped: int = 0
     rejected: list[dict[str, str]] = field(default_factory=list)
+    skipped_reasons: list[dict[str, str]] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -38,6 +39,7 @@ class IngestReport:
             "updated": self.updated,
             "deleted": self.deleted,
             "skipped": self.skipped,
+            "skipped_reasons": self.skipped_reasons,
             "rejected": len(self.rejected),
             "reasons": self.rejected,
             "files": self.files,
@@ -148,6 +150,11 @@ class Services:
             )
             kept = days > 0
             transcript_id = self.store.save_transcript(assessment_id, transcript.model_dump(mode="json"), recording_id)
+        except ReconnectError as exc:
+            # a message names the file it was given, here a made-up name in the data folder: name the upload instead
+            named = Path(filename).name or "the recording"
+            exc.args = (str(exc).replace(str(path), named).replace(path.name, named), *exc.args[1:])
+            raise
         finally:
             if not kept:
                 path.unlink(missing_ok=True)
@@ -285,6 +292,7 @@ class Services:
             report.updated += len(result.activities) - len(new)
             report.deleted += deleted
             report.skipped += len(result.skipped)
+            report.skipped_reasons += [{"file": Path(path).name, **r} for r in result.skipped]
             report.rejected += [{"file": Path(path).name, **r} for r in result.rejected]
             counts = {
                 "imported": len(new),
@@ -304,7 +312,6 @@ class Services:
         return int(self.index.count())
 
     def ask(self, question: str, k: int | None = None, context: Any = None) -> tuple[Answer, Any]:
-        from assistant.errors import ReconnectError
         from assistant.redaction import Pseudonyms
         from assistant.signposting import Signposter
 

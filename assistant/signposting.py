@@ -136,6 +136,24 @@ NEGATED_COST = re.compile(
     r"(?:necessarily\s+|always\s+)?(?:for\s+)?$",
     re.I,
 )
+# an amount of money: "£3", "£3.50", "3 pounds", "3 quid", "50p"
+_MONEY = r"(?:£\s?(\d{1,4}(?:\.\d{1,2})?)|(\d{1,4}(?:\.\d{1,2})?)\s?(?:pounds?|quid)\b|(\d{1,3})p\b(?!\.\s?m))"
+# a most the person can pay, read as a hard limit on the record's prices: "under £3" (strictly less), "no more
+# than £4", "up to £5", "£3 or less" (at most)
+PRICE_LIMIT = re.compile(
+    rf"\b(under|below|less than|cheaper than|no more than|not more than|at most|up to|(?:a )?maximum(?: of)?|max\.?"
+    rf"|(?:a|her|his|their|my) budget of)\s+{_MONEY}"
+    rf"|{_MONEY}\s+(or less|or under|or below|or cheaper|max(?:imum)?\b|at most|at the most|tops)",
+    re.I,
+)
+# price words the reader cannot turn into a limit: named in the answer as not read
+UNREAD_PRICE = re.compile(
+    r"(?:\b(?:over|above|more than|at least|around|about|roughly|for|costs?|costing|at)\s+)?£\s?\d+(?:\.\d{1,2})?"
+    r"|\b\d+(?:\.\d{1,2})?\s?quid\b"  # "3 pounds" alone may be a weight ("she has lost 10 pounds")
+    r"|\b(?:cheap(?:er|est|ly)?|affordable|inexpensive|low[- ]cost|(?:on a )?budget|pricey"
+    r"|(?:not|isn't|aren't|never) (?:too |very |that |so )?(?:expensive|dear|pricey))\b",
+    re.I,
+)
 POSTCODE = re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?)(?:\s*(\d[A-Z]{2}))?\b", re.I)
 CLOCK = re.compile(
     r"\b((?:no|not|nothing|none) (?:later|earlier) than|(?:not|nothing|none|no) (?:before|after)|"
@@ -285,6 +303,7 @@ class Question:
     needs: list[str] = field(default_factory=list)
     needs_any: list[str] = field(default_factory=list)
     free: bool = False
+    max_price: tuple[str, float] | None = None  # ("under" | "at most", pounds): the most any option may cost
     carer_free: bool = False
     age: int | None = None
     gender: str | None = None
@@ -294,7 +313,7 @@ class Question:
     activity_family: list[str] = field(default_factory=list)
     activity_terms: list[str] = field(default_factory=list)
     unplaced: list[str] = field(default_factory=list)  # places named but not known ("West Mersea")
-    unread: list[str] = field(default_factory=list)  # day, time or age phrases not understood ("tomorrow")
+    unread: list[str] = field(default_factory=list)  # day, time, age or price phrases not understood ("tomorrow")
 
     def constraints(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k not in {"text", "activity_terms", "activity_family"} and v}
@@ -578,7 +597,8 @@ def parse_question(text: str, towns: Towns) -> Question:
         not _negated_cost(rest_cost, m.start())
         for m in re.finditer(r"\b(free|no cost|costs nothing|without paying|free of charge)\b", rest_cost)
     )
-    _parse_age(lowered, q)
+    unpriced = _parse_price(text, q)  # the question less its price limit: "under 3 pounds" is not an age
+    _parse_age(unpriced.lower(), q)
     # gender: a session restricted to one, or the person's own
     if re.search(r"\b(women|ladies|female|girls)[- ]only\b|\bfor women only\b", lowered):
         q.gender = "female"
@@ -598,9 +618,49 @@ def parse_question(text: str, towns: Towns) -> Question:
         q.unread += [m.group(0) for m in pattern.finditer(text)]
     if q.age is None:
         q.unread += [m.group(0) for m in UNREAD_AGE.finditer(text)]
+    q.unread += [m.group(0) for m in UNREAD_PRICE.finditer(unpriced)]
     q.unread = list(dict.fromkeys(q.unread))
     q.unplaced = list(dict.fromkeys(q.unplaced))
     return q
+
+
+def _parse_price(text: str, q: Question) -> str:
+    """The most the person can pay ("under £3", "less than 3 pounds", "no more than £4", "up to £5", "£3 or
+    less"): the lowest limit stated. Returns the text with the limits blanked out."""
+    limits: list[tuple[float, str]] = []
+    for m in PRICE_LIMIT.finditer(text):
+        word = (m.group(1) or "").lower()
+        pounds, amount, pence = m.group(2, 3, 4) if m.group(1) else m.group(5, 6, 7)
+        value = float(pounds or amount) if (pounds or amount) else int(pence) / 100
+        limits.append((value, "under" if word in ("under", "below", "less than", "cheaper than") else "at most"))
+    if limits:
+        value, op = min(limits, key=lambda limit: (limit[0], limit[1] != "under"))
+        q.max_price = (op, value)
+    return PRICE_LIMIT.sub(lambda m: " " * len(m.group()), text)
+
+
+def price_ok(a: Activity, limit: tuple[str, float] | None) -> bool:
+    """Whether every price but a carer's is within the limit; a record with no known price is not (as an
+    activity not known to be free is not free)."""
+    if limit is None:
+        return True
+    price = top_price(a)
+    if price is None:
+        return False
+    op, most = limit
+    return price < most - 1e-9 if op == "under" else price <= most + 1e-9
+
+
+def top_price(a: Activity) -> float | None:
+    """The most anyone but a carer pays (0 for a free activity); None when the record gives no price."""
+    if a.free:
+        return 0.0
+    amounts = [c.amount for c in a.costs if c.amount is not None and "carer" not in c.option.lower()]
+    return max(amounts) if amounts else None
+
+
+def money(pounds: float) -> str:
+    return f"£{pounds:.2f}".removesuffix(".00")
 
 
 def _parse_age(lowered: str, q: Question) -> None:
@@ -724,6 +784,8 @@ def unmet(a: Activity, q: Question, towns: Towns, relax: Sequence[str] = ()) -> 
         out.append("access")
     if q.free and "cost" not in relax and not a.free:
         out.append("cost")
+    if q.max_price is not None and "price" not in relax and not price_ok(a, q.max_price):
+        out.append("price")
     if q.carer_free and "carer" not in relax and not (a.free or a.carer_free):
         out.append("carer")
     if q.age is not None and "age" not in relax:
@@ -1151,8 +1213,9 @@ class ActivityIndex:
                 continue
             broken = unmet(activity, q, self.towns, relax)
             if broken:
-                # the index filters by time of day; an exact clock time ("before 10am") is only checked here
-                expected = broken == ["time"] and q.clock is not None
+                # the index filters by time of day; an exact clock time ("before 10am") and a price limit
+                # ("under £3") are only checked here
+                expected = all(b == "price" or (b == "time" and q.clock is not None) for b in broken)
                 log.log(
                     logging.INFO if expected else logging.WARNING,
                     "%s passed the index filter but breaks %s; left out",
@@ -1241,7 +1304,9 @@ def why(a: Activity, q: Question) -> str:
 
 def to_match(a: Activity, score: float, q: Question) -> Match:
     days = sorted({d for s in a.schedules for d in s.days if d in DAY_NAMES}, key=DAY_CODES.index)
-    times = ", ".join(f"{s.start_time}-{s.end_time}" for s in a.schedules if s.start_time)
+    times = ", ".join(
+        f"{s.start_time}-{s.end_time}" if s.end_time else s.start_time for s in a.schedules if s.start_time
+    )
     return Match(
         id=a.source_id or a.id,
         name=a.name,
@@ -1253,10 +1318,12 @@ def to_match(a: Activity, score: float, q: Question) -> Match:
         cost=_cost(a),
         accessibility=a.accessibility,
         booking=a.booking or a.contact,
+        source=a.source,
+        directory_id=a.id,
     )
 
 
-CONSTRAINT_ORDER = ("day", "time", "town", "access", "cost", "carer", "age", "gender", "level", "activity")
+CONSTRAINT_ORDER = ("day", "time", "town", "access", "cost", "price", "carer", "age", "gender", "level", "activity")
 
 
 def describe(q: Question, towns: Towns | None = None) -> str:
@@ -1293,6 +1360,9 @@ def describe_constraint(q: Question, name: str, towns: Towns | None = None) -> s
         return "with " + " and ".join(needs)
     if name == "cost" and q.free:
         return "free"
+    if name == "price" and q.max_price is not None:
+        op, most = q.max_price
+        return f"under {money(most)}" if op == "under" else f"{money(most)} or less"
     if name == "carer" and q.carer_free:
         return "carers free"
     if name == "age" and q.age is not None:
@@ -1315,6 +1385,12 @@ GROUNDED_SYSTEM = (
     "You help an occupational therapist signpost a client to local activities. Answer in at most four short "
     "sentences using ONLY the activities listed, citing each one you mention by its id in square brackets. "
     "Never mention an activity that is not listed. Reply as JSON with keys answer and cited (the ids you cite)."
+)
+
+
+EMPTY_DIRECTORY = (
+    "The activity directory is empty, so there is nothing to search yet: import a feed with "
+    "`reconnect kb ingest FEED`, or load the bundled sample directory with `reconnect kb init`."
 )
 
 
@@ -1348,6 +1424,8 @@ class Signposter:
             else:
                 answer = grounded
             return Answer(answer=f"{note}\n{answer}" if note else answer, results=results), q
+        if self.index.count() == 0:
+            return Answer(answer=EMPTY_DIRECTORY, results=[]), q
         blocking, relaxations = self._relaxations(q, k)
         answer = (note + " " if note else "") + "Nothing suitable was found for " + describe(q, self.index.towns) + "."
         if blocking:
@@ -1467,6 +1545,8 @@ def ungrounded(text: str, cited: Sequence[Activity], shown: Sequence[Activity], 
         if f"{hour:02d}:{minute:02d}" not in times:
             return f"names the time {m.group(0).strip()}, which the activities it cites do not have"
     prices = {round(c.amount, 2) for a in cited for c in a.costs if c.amount is not None}
+    if q.max_price is not None:
+        prices.add(round(q.max_price[1], 2))
     for m in re.finditer(r"£\s?(\d+(?:\.\d{1,2})?)", body):
         if round(float(m.group(1)), 2) not in prices:
             return f"names the price {m.group(0)}, which the activities it cites do not have"
@@ -1511,6 +1591,7 @@ RELAX_LABELS = {
     "town": "in another town",
     "access": "without that access",
     "cost": "if it need not be free",
+    "price": "at a higher price",
     "carer": "if the carer pays",
     "age": "for another age group",
     "gender": "with another gender rule",
@@ -1527,7 +1608,7 @@ def unread_note(q: Question) -> str:
         where = "so these are not limited to a place" if not q.towns else "so only the other places were used"
         notes.append(f"I couldn't place {quoted(q.unplaced)} (not a town or postcode district I know), {where}.")
     if q.unread:
-        notes.append(f"I couldn't read {quoted(q.unread)} as a day, time or age, so that was not checked.")
+        notes.append(f"I couldn't read {quoted(q.unread)} as a day, time, age or price, so that was not checked.")
     return " ".join(notes)
 
 
@@ -1567,6 +1648,7 @@ def follow_up(previous: Question, new: Question) -> Question:
         merged.times, merged.not_times, merged.clock = [], [], None
     merged.near = new.near if new.towns else previous.near
     merged.free = new.free or previous.free
+    merged.max_price = new.max_price or previous.max_price
     merged.carer_free = new.carer_free or previous.carer_free
     merged.age = new.age if new.age is not None else previous.age
     merged.gender = new.gender or previous.gender

@@ -207,10 +207,12 @@ def test_when_asking_a_batch_through_the_cli_then_one_document_a_line(services: 
     result = runner.invoke(main, ["ask", "--json", "--batch", str(batch)])
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(lines) == 2
+    assert len(lines) == 3  # one a line of the file, the blank line too
     assert lines[0]["results"] and {"id", "name", "score", "why"} <= set(lines[0]["results"][0])
     assert "Monday" in lines[0]["results"][0]["why"]
-    assert lines[1]["results"] == [] and lines[1]["answer"].startswith("Nothing suitable")
+    assert lines[1] == {"question": "", "answer": "Line 2 has no question.", "results": [], "relaxations": []}
+    assert lines[2]["results"] == [] and lines[2]["answer"].startswith("Nothing suitable")
+    assert lines[2]["question"] == "Goalball in Maldon on a Sunday"
     stats = json.loads(runner.invoke(main, ["kb", "stats", "--json"]).stdout)
     assert stats["activities"] >= 150 and stats["towns"]["Chelmsford"] > 0
 

@@ -12,7 +12,7 @@ import pytest
 
 from assistant.chat import ScriptedChat
 from assistant.directory import import_path
-from assistant.records import Activity, Location, Schedule
+from assistant.records import Activity, CostOption, Location, Schedule
 from assistant.signposting import (
     DAY_NAMES,
     ActivityIndex,
@@ -177,6 +177,64 @@ def test_when_a_day_or_time_is_negated_then_only_the_one_the_negation_governs_is
     q = parse_question(text, TOWNS)
     for key, value in expected.items():
         assert getattr(q, key) == value, key
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "unread"),
+    [
+        ("swimming in Colchester under £3", ("under", 3.0), []),
+        ("swimming, less than 3 pounds", ("under", 3.0), []),
+        ("swimming cheaper than £3", ("under", 3.0), []),
+        ("swimming below £2.50", ("under", 2.5), []),
+        ("swimming, no more than £4", ("at most", 4.0), []),
+        ("swimming up to £5", ("at most", 5.0), []),
+        ("swimming for £3 or less", ("at most", 3.0), []),
+        ("swimming, a maximum of £6", ("at most", 6.0), []),
+        ("yoga under £5 and no more than £4", ("at most", 4.0), []),
+        ("gym under 3 pounds for someone under 18", ("under", 3.0), []),
+        ("swimming for £3", None, ["for £3"]),
+        ("swimming, somewhere cheap", None, ["cheap"]),
+        ("singing group in Witham, not free but cheap", None, ["cheap"]),
+        ("swimming at 5 p.m.", None, []),
+    ],
+)
+def test_when_a_price_limit_is_stated_then_it_is_read_or_named_as_unread(
+    text: str, limit: tuple[str, float] | None, unread: list[str]
+) -> None:
+    q = parse_question(text, TOWNS)
+    assert q.max_price == limit and q.unread == unread
+    if "under 18" in text:
+        assert q.age == 17  # the price's "under 3" is not an age
+
+
+def test_when_a_price_limit_is_asked_then_the_record_check_holds_it_and_unknown_prices_fail() -> None:
+    q = parse_question("something under £3", TOWNS)
+    priced = lambda *amounts: Activity(  # noqa: E731
+        id="x", name="Swim", costs=[CostOption(option=o, amount=a) for o, a in amounts]
+    )
+    assert unmet(priced(("Standard", 2.5), ("Carer", 4.0)), q, TOWNS) == []  # a carer's price is not hers
+    assert unmet(priced(("Standard", 3.5), ("Concession", 2.0)), q, TOWNS) == ["price"]  # not every option
+    assert unmet(priced(("Standard", 3.0)), q, TOWNS) == ["price"]  # under £3 is less than £3
+    assert unmet(priced(("Standard", 3.0)), parse_question("something, £3 or less", TOWNS), TOWNS) == []
+    assert unmet(Activity(id="f", name="Swim", free=True), q, TOWNS) == []
+    assert unmet(Activity(id="u", name="Swim"), q, TOWNS) == ["price"]  # as an activity not known free is not free
+    assert unmet(priced(("Standard", 3.5)), q, TOWNS, relax=("price",)) == []
+    assert describe_constraint(q, "price") == "under £3"
+
+
+def test_when_nothing_is_under_the_price_then_no_results_and_a_dearer_one_is_offered(signposter: Signposter) -> None:
+    answer, q = signposter.ask("swimming in Colchester under £3", 5)
+    assert q.max_price == ("under", 3.0)
+    assert answer.results == [] and "What could not be met: under £3" in answer.answer
+    assert "Available at a higher price" in answer.answer
+    within, _ = signposter.ask("swimming in Colchester, £3 or less", 5)
+    assert within.results and "meet what you asked" in within.answer
+    records = {a.source_id or a.id: a for a in signposter.index.activities()}
+    for m in within.results:
+        prices = [c.amount for c in records[m.id].costs if c.amount is not None and "carer" not in c.option.lower()]
+        assert records[m.id].free or (prices and max(prices) <= 3.0), m.cost
+    follow, _ = signposter.ask("what about Tuesdays?", 5, context=q)
+    assert follow.results == [] and "under £3" in follow.answer  # the limit is kept
 
 
 def test_when_a_time_of_day_is_excluded_then_the_filter_and_the_record_check_both_leave_it_out() -> None:
