@@ -133,3 +133,25 @@ def shared_data() -> Path:
     if not SHARED.exists():
         pytest.fail(f"{SHARED} is missing: the tests need ../shared beside the checkout")
     return SHARED
+
+
+# people of every role for the app's tests (tests/test_app.py, tests/test_app_roles.py)
+PASSWORD = "correct horse battery"
+PEOPLE = {
+    "sam": ("ot", "Sam Taylor"),
+    "lee": ("supervisor", "Lee Morgan"),
+    "cam": ("coordinator", "Cam Patel"),
+    "eve": ("evaluator", "Eve Hughes"),
+    "ada": ("admin", "Ada Brown"),
+}
+
+
+@pytest.fixture
+def people(services: Any) -> Any:
+    """The services, with a user of every role (password :data:`PASSWORD`)."""
+    from assistant.accounts import add_user
+
+    for username, (role, name) in PEOPLE.items():
+        if services.store.user(username) is None:
+            add_user(services.store, username, PASSWORD, role, name)
+    return services

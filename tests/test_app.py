@@ -17,19 +17,10 @@ from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from assistant import review
-from assistant.accounts import add_user
 from assistant.records import Transcript
-from tests.conftest import JFK
+from tests.conftest import JFK, PASSWORD
 
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
-PASSWORD = "correct horse battery"
-PEOPLE = {
-    "sam": ("ot", "Sam Taylor"),
-    "lee": ("supervisor", "Lee Morgan"),
-    "cam": ("coordinator", "Cam Patel"),
-    "eve": ("evaluator", "Eve Hughes"),
-    "ada": ("admin", "Ada Brown"),
-}
 CONVERSATION = """OT: What would you like help with?
 Client: I want to get back to swimming but I can't walk far to the bus stop, it's about two hundred yards.
 OT: Would a bus pass help?
@@ -37,14 +28,6 @@ Client: Yes, a disabled person's bus pass would mean I could get to the pool on 
 Client: My daughter Lucy helps me with shopping on Saturdays.
 OT: How are you managing the stairs?
 Client: I hold the rail and go slowly, my knees are bad."""
-
-
-@pytest.fixture
-def people(services: Any) -> Any:
-    for username, (role, name) in PEOPLE.items():
-        if services.store.user(username) is None:
-            add_user(services.store, username, PASSWORD, role, name)
-    return services
 
 
 def new_app() -> AppTest:

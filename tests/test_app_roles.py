@@ -16,71 +16,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from assistant import review
-from assistant.accounts import add_user
-from assistant.records import Transcript
+from tests.test_app import choose, draft_with_transcript, new_app, sign_in
 
-APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
-PASSWORD = "correct horse battery"
-PEOPLE = {
-    "sam": ("ot", "Sam Taylor"),
-    "lee": ("supervisor", "Lee Morgan"),
-    "cam": ("coordinator", "Cam Patel"),
-    "eve": ("evaluator", "Eve Hughes"),
-}
 SAM = {"username": "sam", "role": "ot"}
 LEE = {"username": "lee", "role": "supervisor"}
 CAM = {"username": "cam", "role": "coordinator"}
-CONVERSATION = """OT: What would you like help with?
-Client: I want to get back to swimming but I can't walk far to the bus stop, it's about two hundred yards.
-OT: Would a bus pass help?
-Client: Yes, a disabled person's bus pass would mean I could get to the pool on my own.
-Client: My daughter Lucy helps me with shopping on Saturdays.
-OT: How are you managing the stairs?
-Client: I hold the rail and go slowly, my knees are bad."""
 DECISIONS = ("request_changes-", "approve-", "sign_off-")
-
-
-@pytest.fixture
-def people(services: Any) -> Any:
-    for username, (role, name) in PEOPLE.items():
-        if services.store.user(username) is None:
-            add_user(services.store, username, PASSWORD, role, name)
-    return services
-
-
-def new_app() -> AppTest:
-    return AppTest.from_file(APP, default_timeout=240)
-
-
-def sign_in(at: AppTest, username: str) -> AppTest:
-    at.run()
-    at.text_input[0].input(username)
-    at.text_input[1].input(PASSWORD)
-    at.button[0].click()
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def choose(at: AppTest) -> Any:
-    return next(s for s in at.selectbox if s.label == "Assessment")
-
-
-def draft_with_transcript(svc: Any, reference: str, status: str = "submitted") -> tuple[str, str]:
-    """An assessment by sam with a pasted transcript and an offline draft, taken to ``status``."""
-    aid = svc.store.create_assessment(reference, "sam", {"name": "Margaret Ellis", "carers": ["Lucy"]})
-    transcript = Transcript.from_text(CONVERSATION.replace("Lucy", "Lucy Ellis"))
-    svc.store.save_transcript(aid, transcript.model_dump(mode="json"))
-    svc.store.save_redaction_map(aid, {"[PERSON_1]": "Lucy Ellis"})
-    content = svc.draft(transcript, known=["Margaret Ellis", "Lucy"]).model_dump(mode="json")
-    did = svc.store.create_draft(aid, content["template"], content, "sam")
-    if status in ("submitted", "approved", "signed_off"):
-        review.submit(svc.store, did, SAM)
-    if status in ("approved", "signed_off"):
-        review.approve(svc.store, did, LEE)
-    if status == "signed_off":
-        review.sign_off(svc.store, did, LEE)
-    return aid, did
 
 
 def exported(at: AppTest) -> set[str]:

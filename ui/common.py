@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import streamlit as st
@@ -86,3 +87,12 @@ def _comment_heading(decision: dict[str, Any], titles: dict[str, str]) -> str:
     where = f" on “{titles.get(section, section)}”" if section else ""
     when = decision["created_at"].astimezone()  # local time
     return f"{decision['reviewer']}{where} (version {decision['version']}, {when:%d %b %Y %H:%M})"
+
+
+def keep_pick(key: str, options: Collection[str]) -> None:
+    """Keep a list's pick on the same item when its label changes (a decision changes a note's status), or
+    clear it when the item left the list, before the widget ``key`` is drawn: Streamlit keeps a choice by its
+    label and would otherwise fall back to the first item, showing another note's buttons."""
+    picked = st.session_state.get(key)
+    if picked is not None:
+        st.session_state[key] = picked if picked in options else None

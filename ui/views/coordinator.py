@@ -11,7 +11,15 @@ from assistant.accounts import can
 from assistant.errors import ReconnectError
 from assistant.records import Transcript
 from assistant.store import EDITABLE
-from ui.common import COORDINATOR_TEMPLATES, audit_once, known_identifiers, reviewer_comments, services, user
+from ui.common import (
+    COORDINATOR_TEMPLATES,
+    audit_once,
+    keep_pick,
+    known_identifiers,
+    reviewer_comments,
+    services,
+    user,
+)
 
 OUTPUTS = {"care_plan_entry": "Care-plan entry", "supporting_letter": "Supporting letter (e.g. bus pass)"}
 NAMES = {"care_plan_entry": "Care-plan entry", "supporting_letter": "Supporting letter"}
@@ -37,9 +45,7 @@ def page() -> None:
         return
     labels = {d["id"]: f"{d['reference']} — {d['status'].replace('_', ' ')} — version {d['version']}" for d in notes}
     # the box keeps its choice by label, which changes with the note's status and version: keep the note picked
-    picked = st.session_state.get("coord_pick")
-    if picked is not None:
-        st.session_state["coord_pick"] = picked if picked in labels else None
+    keep_pick("coord_pick", labels)
     did = st.selectbox("Assessment", list(labels), format_func=labels.get, key="coord_pick")
     if did is None:
         st.info("Choose an assessment.")

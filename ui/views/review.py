@@ -6,7 +6,7 @@ import streamlit as st
 
 from assistant import review
 from assistant.errors import ReconnectError
-from ui.common import audit_once, evidence_popover, services, user
+from ui.common import audit_once, evidence_popover, keep_pick, services, user
 
 KINDS = {"care_plan_entry": "Care-plan entry", "supporting_letter": "Supporting letter"}
 ACTIONS = {
@@ -46,9 +46,7 @@ def page() -> None:
     }
     # the radio keeps its choice by label, and a decision changes the label (or takes the note off the list): keep
     # the note that was picked, or pick none, rather than fall back to the first note and show its buttons
-    picked = st.session_state.get("queue_pick")
-    if picked is not None:
-        st.session_state["queue_pick"] = picked if picked in labels else None
+    keep_pick("queue_pick", labels)
     did = st.radio("Notes", list(labels), format_func=labels.get, key="queue_pick")
     if did is None:
         st.info("Choose a note to review from the list.")
