@@ -1218,7 +1218,8 @@ _PLACE_NOUNS = (
     "station aid park house court hall church bank ward wing school college academy trust centre center hospital "
     "surgery library society club group team service services council practice clinic unit home lodge farm mill "
     "manor tower green square close way street road lane avenue gardens drive foundation fund charity "
-    "community hub pool gym leisure"
+    "community hub pool gym leisure cottage cottages villa bungalow mansions flats terrace crescent mews place row "
+    "walk view rise hospice shop store cafe pub inn"
 )
 _NOT_A_SURNAME = frozenset(_PLACE_NOUNS.split())
 
@@ -1365,13 +1366,15 @@ class FirstNameRecognizer(EntityRecognizer):
                 continue  # "the Princess Royal", "the Grace of God"
             if token.text.lower() in MODAL_NAMES and _ASKS.match(text, end):
                 continue  # "Will you help?"
+            # with the surname after it, if one follows: "Tell Dennis Hart." (spaCy found no one there)
+            whole = _full_name(doc, token) or (start, end)
             if _PERSON_VERB_AFTER.match(text, end):
-                found.append((start, end))
+                found.append(whole)
                 continue
             begin, stop = _sentence(text, start, end)
             if token.text in self.word_names and _SENTENCE_OPENING.fullmatch(text, begin, start):
                 continue  # "Hope so.": at a sentence's start the capital says nothing
-            to_tag.append((start, end, begin, stop))
+            to_tag.append((*whole, begin, stop))
         sentences = sorted({(begin, stop) for _, _, begin, stop in to_tag})
         tagged = dict(zip(sentences, self._tag([text[a:b] for a, b in sentences]), strict=True))
         for start, end, begin, stop in to_tag:

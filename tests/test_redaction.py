@@ -745,6 +745,7 @@ def test_when_a_drug_name_is_also_a_persons_name_then_the_person_is_still_redact
         # spaCy calls "Call Margaret Ellis" an organisation: the capital of the verb runs into the name
         ("Call Margaret Ellis on Monday.", "Call [PERSON_1] on Monday."),
         ("Tell Dennis Hart the time.", "Tell [PERSON_1] the time."),
+        ("Tell Dennis Hart.", "Tell [PERSON_1]."),
         ("Call Margaret Ellis-Smith on Monday.", "Call [PERSON_1] on Monday."),
         # and runs a verb into a name it did find
         ("I rang Margaret Ellis yesterday.", "I rang [PERSON_1] yesterday."),
