@@ -311,12 +311,16 @@ class Services:
             self.ingest([SAMPLE_DIRECTORY], "oruk")
         return int(self.index.count())
 
-    def ask(self, question: str, k: int | None = None, context: Any = None) -> tuple[Answer, Any]:
+    def ask(
+        self, question: str, k: int | None = None, context: Any = None, known: Sequence[str] = ()
+    ) -> tuple[Answer, Any]:
+        """Signposting for ``question``; with a model, the question reaches it redacted, ``known`` (the case's
+        details, when asked from an assessment) always among what is redacted."""
         from assistant.redaction import Pseudonyms
         from assistant.signposting import Signposter
 
         try:  # with a model the answer is a short grounded summary; offline (or misconfigured) it is templated
-            chat = self.chat_model()
+            chat = self.chat_model(known)
         except ReconnectError as exc:
             log.warning("signposting answers are templated: %s", exc)
             chat = None
@@ -328,7 +332,7 @@ class Services:
         pseudonyms = Pseudonyms()
 
         def redact(text: str) -> str:
-            return self.redactor.redact(text, pseudonyms=pseudonyms).text
+            return self.redactor.redact(text, known, pseudonyms=pseudonyms).text
 
         return Signposter(self.index, chat=chat, redact=redact).ask(
             question, k or self.settings.default_k, context=context

@@ -146,6 +146,8 @@ PRICE_LIMIT = re.compile(
     rf"|{_MONEY}\s+(or less|or under|or below|or cheaper|max(?:imum)?\b|at most|at the most|tops)",
     re.I,
 )
+# "N pounds" after these is a weight: "she's lost up to 10 pounds", "weighs under 9 pounds"
+WEIGHT_BEFORE = re.compile(r"\b(?:lost|lose|losing|gained|gain|put on|weighs?|weighed|weight)\b[^.,;]*$", re.I)
 # price words the reader cannot turn into a limit: named in the answer as not read
 UNREAD_PRICE = re.compile(
     r"(?:\b(?:over|above|more than|at least|around|about|roughly|for|costs?|costing|at)\s+)?£\s?\d+(?:\.\d{1,2})?"
@@ -628,15 +630,19 @@ def _parse_price(text: str, q: Question) -> str:
     """The most the person can pay ("under £3", "less than 3 pounds", "no more than £4", "up to £5", "£3 or
     less"): the lowest limit stated. Returns the text with the limits blanked out."""
     limits: list[tuple[float, str]] = []
+    weights: list[tuple[int, int]] = []
     for m in PRICE_LIMIT.finditer(text):
         word = (m.group(1) or "").lower()
         pounds, amount, pence = m.group(2, 3, 4) if m.group(1) else m.group(5, 6, 7)
+        if amount and WEIGHT_BEFORE.search(text[max(0, m.start() - 30) : m.start()]):
+            weights.append(m.span())  # "she's lost up to 10 pounds": a weight, not a price
+            continue
         value = float(pounds or amount) if (pounds or amount) else int(pence) / 100
         limits.append((value, "under" if word in ("under", "below", "less than", "cheaper than") else "at most"))
     if limits:
         value, op = min(limits, key=lambda limit: (limit[0], limit[1] != "under"))
         q.max_price = (op, value)
-    return PRICE_LIMIT.sub(lambda m: " " * len(m.group()), text)
+    return PRICE_LIMIT.sub(lambda m: m.group() if m.span() in weights else " " * len(m.group()), text)
 
 
 def price_ok(a: Activity, limit: tuple[str, float] | None) -> bool:

@@ -205,6 +205,17 @@ def test_when_a_question_gives_a_postcode_then_it_is_read_here_and_sent_redacted
     assert answer.results and answer.answer.startswith("She could try [")
 
 
+def test_when_a_question_comes_from_an_assessment_then_its_case_details_are_redacted_too(
+    services: Any, index: Any
+) -> None:
+    """A goal line the OT typed, asked about from the assessment: a name no recogniser knows is a case detail."""
+    question = "walking group for dot okafor near colchester"  # typed in lower case: no recogniser sees a name
+    with Citing() as fake:
+        with_model(services, fake, index=index).ask(question, k=3, known=["Dot Okafor"])
+    text = sent(fake)
+    assert fake.requests and "dot" not in text.lower().split() and "okafor" not in text.lower(), text
+
+
 # ── a whole transcript: people found anywhere, guesses left alone ───────────
 
 

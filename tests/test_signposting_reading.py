@@ -376,3 +376,9 @@ def test_when_the_model_answer_matches_the_records_then_it_is_used(signposter: S
     chat = ScriptedChat().enqueue({"answer": text, "cited": [gid]})
     answer, _ = Signposter(signposter.index, chat=chat).ask("Goalball in Chelmsford", 5)
     assert answer.answer == text
+
+
+def test_when_pounds_are_a_weight_then_no_price_limit_is_read() -> None:
+    assert parse_question("walking group in Colchester, she's lost up to 10 pounds", TOWNS).max_price is None
+    assert parse_question("walking group in Colchester up to 10 pounds", TOWNS).max_price == ("at most", 10.0)
+    assert parse_question("swimming in Colchester, she has lost weight, under £3", TOWNS).max_price == ("under", 3.0)

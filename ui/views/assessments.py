@@ -133,13 +133,19 @@ def recording_inputs(aid: str, nested: bool) -> None:
         "Upload a recording", type=["wav", "flac", "mp3", "m4a", "ogg", "webm"], key=f"upload-{aid}"
     )
     recorded = right.audio_input("Or record in the browser", key=f"record-{aid}")
-    allowed = may_replace(aid)
+    asked: list[bool] = []
+
+    def allowed() -> bool:  # the question is drawn once, and only when there is something to use
+        if not asked:
+            asked.append(may_replace(aid))
+        return asked[0]
+
     audio = upload or recorded
     if audio is not None:
         data = audio.getvalue()
         if fingerprint(data) == st.session_state.get(f"transcribed-{aid}"):
             st.caption("This recording is the transcript below. Upload or record another to replace it.")
-        elif st.button("Transcribe", type="primary", key=f"transcribe-{aid}", disabled=not allowed):
+        elif st.button("Transcribe", type="primary", key=f"transcribe-{aid}", disabled=not allowed()):
             transcribe(aid, getattr(audio, "name", "") or "recording.wav", data)
     with st.container(border=True) if nested else st.expander("Or paste a transcript"):  # expanders may not nest
         pasted = st.text_area("One turn a line, e.g. 'OT: …' / 'Client: …'", key=f"pasted-{aid}")
@@ -147,7 +153,7 @@ def recording_inputs(aid: str, nested: bool) -> None:
             return
         if fingerprint(pasted.encode()) == st.session_state.get(f"transcribed-{aid}"):
             st.caption("This text is the transcript below.")
-        elif st.button("Use this transcript", key=f"use-pasted-{aid}", disabled=not allowed):
+        elif st.button("Use this transcript", key=f"use-pasted-{aid}", disabled=not allowed()):
             services().store.save_transcript(aid, Transcript.from_text(pasted).model_dump(mode="json"))
             services().store.audit(user()["username"], "transcript_pasted", f"assessment:{aid}")
             st.session_state[f"transcribed-{aid}"] = fingerprint(pasted.encode())
@@ -496,7 +502,9 @@ def moved_by(draft: dict[str, Any]) -> str:
 def keep(did: str, reason: str, texts: dict[str, str], autosave_base: int | None = None) -> None:
     """Put a message, and text the OT may still need, on screen until they dismiss it."""
     kept = st.session_state.setdefault(f"kept-{did}", [])
-    kept.append({"reason": reason, "texts": texts, "autosave_base": autosave_base})
+    entry = {"reason": reason, "texts": texts, "autosave_base": autosave_base}
+    if entry not in kept:  # the same older autosave, met again on the way back to the note, is shown once
+        kept.append(entry)
 
 
 def kept_panel(did: str) -> None:
@@ -675,8 +683,10 @@ def goals_panel(aid: str, draft: dict[str, Any]) -> None:
         return
     if st.button("Suggest local activities for these goals", key="suggest"):
         found: list[tuple[str, list[Any]]] = []
+        # a goal line is the OT's text, which may name the person: their case details are redacted too
+        known = known_identifiers(services().store.assessment(aid)["case_details"])
         for goal_text, question in goals[:3]:
-            answer, _ = services().ask(question, k=3)
+            answer, _ = services().ask(question, k=3, known=known)
             found.append((goal_text, answer.results))
         st.session_state[f"suggestions-{aid}"] = found
     for goal_text, results in st.session_state.get(f"suggestions-{aid}", []):
