@@ -754,7 +754,7 @@ class PresidioRedactor:
             for f in join_address_parts(text, resolve_overlaps(found, text))
             if all(f.end <= k.start or f.start >= k.end for k in matches)
         ]
-        return sorted(first + rest, key=lambda pair: pair[0].start)
+        return sorted((_without_possessive(f, who, text) for f, who in first + rest), key=lambda pair: pair[0].start)
 
     def find(self, text: str, known: Sequence[str] = ()) -> list[Finding]:
         return [finding for finding, _ in self._find(text, known)]
@@ -928,6 +928,13 @@ def _name_edges(text: str, start: int, end: int) -> tuple[int, int]:
     while len(words) > 1 and words[-1].group().rstrip(".,;:!?").islower():
         words.pop()
     return (start + words[0].start(), start + words[-1].end()) if words else (start, end)
+
+
+def _without_possessive(finding: Finding, identity: str, text: str) -> tuple[Finding, str]:
+    """A person's possessive 's stays outside the placeholder: "[PERSON_1]'s daughter", not "[PERSON_1] daughter"."""
+    if finding.type != "PERSON" or not re.search(r"\w['’]s$", text[finding.start : finding.end]):
+        return finding, identity
+    return finding.model_copy(update={"end": finding.end - 2}), re.sub(r"['’]s$", "", identity)
 
 
 def _plausible_name(span: str) -> bool:

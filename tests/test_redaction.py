@@ -709,6 +709,8 @@ def test_when_the_gazetteer_is_read_then_it_holds_first_names_as_written() -> No
         ("Is Nadia's husband around?", "Is [PERSON_1]'s husband around?"),
         ("My wife June's car is outside.", "My wife [PERSON_1]'s car is outside."),
         ("My neighbour is Siobhan O'Brien.", "My neighbour is [PERSON_1]."),
+        ("Margaret Ellis's daughter rang.", "[PERSON_1]'s daughter rang."),
+        ("Her son is Daniel Okafor's age.", "Her son is [PERSON_1]'s age."),
     ],
 )
 def test_when_a_name_is_possessive_then_the_s_stays_and_an_apostrophe_inside_a_name_goes(
