@@ -460,6 +460,23 @@ def test_when_the_note_is_submitted_elsewhere_then_what_was_typed_here_stays_on_
     assert "Tab two typed this." not in [c.value for c in two.code]
 
 
+def test_when_a_note_is_submitted_elsewhere_while_another_is_open_then_coming_back_still_says_so(
+    people: Any,
+) -> None:
+    svc = people
+    aid, did = draft_with_transcript(svc, "APP-AWAY-A", status="draft")
+    other, _ = draft_with_transcript(svc, "APP-AWAY-B", status="draft")
+    one, two = sign_in(new_app(), "sam"), sign_in(new_app(), "sam")
+    choose(two).select(aid).run()
+    box(two, did, "history").input("Typed before looking at B.")
+    choose(two).select(other).run()
+    choose(one).select(aid).run()
+    one.button(key="submit").click().run()
+    choose(two).select(aid).run()
+    assert not two.exception, two.exception
+    assert any("submitted" in w.value for w in two.warning), [w.value for w in two.warning]
+
+
 def test_a_transcript_is_not_replaced_by_the_same_text_nor_on_a_submitted_note_without_asking(people: Any) -> None:
     svc = people
     aid = svc.store.create_assessment("APP-PASTE", "sam", {})

@@ -293,7 +293,7 @@ def draft_panel(aid: str, transcript: Transcript, known: list[str]) -> None:
     reviewer_comments(did)
 
     editable = draft["status"] in EDITABLE
-    if not editable and st.session_state.get("editing") == did:
+    if not editable and st.session_state.get(f"editing-{did}"):
         left_editing(draft)
     kept_panel(did)
     if editable:
@@ -342,7 +342,7 @@ def submit(draft: dict[str, Any], editable: bool) -> None:
             "Not submitted: your changes could not be saved (see above). Your text is kept."
         )
         return
-    st.session_state.pop("editing", None)  # submitted here: nothing to tell this page
+    st.session_state.pop(f"editing-{did}", None)  # submitted here: nothing to tell this page
     st.session_state["flash"] = "Submitted for review."
 
 
@@ -387,7 +387,7 @@ def box_texts(content: dict[str, Any]) -> dict[str, str]:
 def editor(draft: dict[str, Any]) -> None:
     """One text box per section. Every change is autosaved; an autosave is offered back, never put in unasked."""
     did = draft["id"]
-    st.session_state["editing"] = did
+    st.session_state[f"editing-{did}"] = True  # one mark per note: open another and come back, it still counts
     if f"base-{did}" not in st.session_state or any(
         editor_key(did, s["id"]) not in st.session_state for s in draft["content"]["sections"]
     ):
@@ -468,7 +468,7 @@ def left_editing(draft: dict[str, Any]) -> None:
     """The note stopped being editable while open here (submitted in another tab, or by someone else): say so,
     and keep what was typed and not saved on screen, to copy (a note away for review takes no autosave)."""
     did = draft["id"]
-    st.session_state.pop("editing", None)
+    st.session_state.pop(f"editing-{did}", None)
     typed = unsaved_typing(draft)
     copy = " What you typed here and had not saved is below: copy what you need." if typed else ""
     keep(did, f"{moved_by(draft)} while it was open here, so it can no longer be edited.{copy}", typed)
