@@ -246,11 +246,14 @@ def goals_section(content: dict[str, Any]) -> dict[str, Any] | None:
 
 def diff(store: Store, draft_id: str, old: int, new: int) -> list[dict[str, str]]:
     """Per-section unified diffs between two versions of a draft; unchanged sections are left out."""
-    versions = {v["version"]: v["content"] for v in store.versions(draft_id)}
+    contents: dict[int, dict[str, Any]] = {}
     for v in (old, new):
-        if v not in versions:
-            raise BadInput(f"draft {draft_id} has no version {v}; it has {sorted(versions)}")
-    before, after = section_texts(versions[old]), section_texts(versions[new])
+        row = store.version(draft_id, v)
+        if row is None:
+            have = [s["version"] for s in store.version_stamps(draft_id)]
+            raise BadInput(f"draft {draft_id} has no version {v}; it has {have}")
+        contents[v] = row["content"]
+    before, after = section_texts(contents[old]), section_texts(contents[new])
     changes = []
     for sid in list(before) + [s for s in after if s not in before]:
         title, a = before.get(sid, ("", ""))

@@ -523,6 +523,14 @@ class Store:
             ).mappings()
             return [dict(r) for r in rows]
 
+    def version(self, draft_id: str, version: int) -> dict[str, Any] | None:
+        """One version of a draft (its content, author, note and time), or None when it has no such version."""
+        c = draft_versions.c
+        with self.tx() as conn:
+            row = conn.execute(select(draft_versions).where(c.draft_id == draft_id, c.version == version)).mappings()
+            found = row.first()
+            return dict(found) if found is not None else None
+
     def version_stamps(self, draft_id: str) -> list[dict[str, Any]]:
         """Each version's number, author, note and time, oldest first: ``versions`` without the (large) content."""
         c = draft_versions.c

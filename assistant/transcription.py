@@ -187,12 +187,13 @@ class ChunkedTranscriber:
         languages = LanguageCheck(expected=expected)
         segments: list[Segment] = []
         two_track: list[bool] = []
+        tell: Progress = progress or (lambda _done: None)
         told = [0.0]
 
         def report(done: float) -> None:  # never backwards, even when a chunk is heard a second time
             if done >= told[0]:
                 told[0] = done
-                (progress or (lambda _done: None))(done)
+                tell(done)
 
         report(0.0)
         for chunk in read_chunks(info, self.chunk_seconds):

@@ -31,6 +31,13 @@ SAMPLE = ROOT / "knowledge" / "sample-directory.json"
 TOWNS = load_towns(ROOT / "knowledge" / "towns.yaml")
 
 
+def assert_read(text: str, expected: dict[str, Any]) -> None:
+    """The question is read with each of ``expected``'s fields as given."""
+    q = parse_question(text, TOWNS)
+    for key, value in expected.items():
+        assert getattr(q, key) == value, key
+
+
 @pytest.fixture(scope="module")
 def signposter(embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Signposter]:
     register()
@@ -67,9 +74,7 @@ def signposter(embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
 def test_when_a_question_is_read_then_negations_ages_days_times_and_places_are_right(
     text: str, expected: dict[str, Any]
 ) -> None:
-    q = parse_question(text, TOWNS)
-    for key, value in expected.items():
-        assert getattr(q, key) == value, key
+    assert_read(text, expected)
 
 
 # The reviewer's sentences: a negation counts only when it is directly about the day, need or price.
@@ -111,9 +116,7 @@ def test_when_a_question_is_read_then_negations_ages_days_times_and_places_are_r
 def test_when_a_negation_or_time_phrase_is_not_about_the_day_or_need_then_it_is_read_as_meant(
     text: str, expected: dict[str, Any]
 ) -> None:
-    q = parse_question(text, TOWNS)
-    for key, value in expected.items():
-        assert getattr(q, key) == value, key
+    assert_read(text, expected)
 
 
 OTHER_SIX = {"MO": ["TU", "WE", "TH", "FR", "SA", "SU"], "SU": ["MO", "TU", "WE", "TH", "FR", "SA"]}
@@ -174,9 +177,7 @@ OTHER_SIX = {"MO": ["TU", "WE", "TH", "FR", "SA", "SU"], "SU": ["MO", "TU", "WE"
 def test_when_a_day_or_time_is_negated_then_only_the_one_the_negation_governs_is_excluded(
     text: str, expected: dict[str, Any]
 ) -> None:
-    q = parse_question(text, TOWNS)
-    for key, value in expected.items():
-        assert getattr(q, key) == value, key
+    assert_read(text, expected)
 
 
 @pytest.mark.parametrize(

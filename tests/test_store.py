@@ -238,6 +238,8 @@ def test_version_stamps_are_the_versions_without_their_content(store: Store) -> 
     assert stamps == [{k: v[k] for k in ("version", "author", "note", "created_at")} for v in full]
     assert stamps[1]["created_at"].tzinfo is not None and stamps[0]["created_at"] <= stamps[1]["created_at"]
     assert store.version_stamps("no-such-draft") == []
+    assert store.version(did, 2) == full[1] and store.version(did, 1)["content"] == {"text": "v1"}
+    assert store.version(did, 3) is None and store.version("no-such-draft", 1) is None
 
 
 def test_an_autosave_is_refused_once_the_note_cannot_be_edited_and_can_be_dropped(store: Store) -> None:

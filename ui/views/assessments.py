@@ -449,8 +449,7 @@ def keep_stale(draft: dict[str, Any], pending: dict[str, Any]) -> None:
     """An autosave made on an earlier version: keep what it changed on screen, to copy from, until dismissed."""
     did = draft["id"]
     st.session_state[f"restore-decided-{did}"] = True
-    before = box_texts(_version(did, pending["base_version"]))
-    typed = {s["title"]: s["text"] for s in pending["content"]["sections"] if s["text"] != before.get(s["id"])}
+    typed = changed_since(did, pending["base_version"], box_texts(pending["content"]))
     if not typed:  # nothing typed that the version it was made on did not have
         services().store.drop_autosave(did, user()["username"])
         return
@@ -480,12 +479,18 @@ def unsaved_typing(draft: dict[str, Any]) -> dict[str, str]:
     base = st.session_state.get(f"base-{did}")
     if base is None:
         return {}
-    typed = {}
-    for section in _version(did, base)["sections"]:
-        key = editor_key(did, section["id"])
-        if key in st.session_state and st.session_state[key] != section.get("text", ""):
-            typed[section["title"]] = str(st.session_state[key])
-    return typed
+    boxes = {s["id"]: editor_key(did, s["id"]) for s in draft["content"]["sections"]}
+    typed = {sid: str(st.session_state[key]) for sid, key in boxes.items() if key in st.session_state}
+    return changed_since(did, base, typed)
+
+
+def changed_since(did: str, base: int, texts: dict[str, str]) -> dict[str, str]:
+    """title -> text of each section whose text in ``texts`` (section id -> text) differs from version ``base``."""
+    return {
+        s["title"]: texts[s["id"]]
+        for s in _version(did, base)["sections"]
+        if s["id"] in texts and texts[s["id"]] != s.get("text", "")
+    }
 
 
 STATUS_PAST = {"submitted": "submitted for review", "approved": "approved", "signed_off": "signed off"}
@@ -620,18 +625,19 @@ def save_clicked(draft: dict[str, Any]) -> None:
 
 
 def _version(did: str, version: int) -> dict[str, Any]:
-    for v in services().store.versions(did):
-        if v["version"] == version:
-            return v["content"]  # type: ignore[no-any-return]
-    raise ConflictError(f"version {version} of this draft is missing")
+    found = services().store.version(did, version)
+    if found is None:
+        raise ConflictError(f"version {version} of this draft is missing")
+    return found["content"]  # type: ignore[no-any-return]
 
 
 def conflict_panel(draft: dict[str, Any], message: str) -> None:
     """Someone else saved first. Show what they changed; merge keeps both, nothing is overwritten."""
     did = draft["id"]
     base = st.session_state[f"base-{did}"]
-    mine = review.with_section_text(_version(did, base), current_texts(draft))
-    _, clashes = review.merge(_version(did, base), mine, draft["content"])
+    opened = _version(did, base)
+    mine = review.with_section_text(opened, current_texts(draft))
+    _, clashes = review.merge(opened, mine, draft["content"])
     st.error(f"Not saved: {message}. Your text is kept.")
     theirs = review.section_texts(draft["content"])
     for sid in clashes:
@@ -644,8 +650,9 @@ def merge_and_save(draft: dict[str, Any]) -> None:
     did = draft["id"]
     latest = services().store.draft(did)
     base = st.session_state[f"base-{did}"]
-    mine = review.with_section_text(_version(did, base), current_texts(draft))
-    merged, clashes = review.merge(_version(did, base), mine, latest["content"])
+    opened = _version(did, base)
+    mine = review.with_section_text(opened, current_texts(draft))
+    merged, clashes = review.merge(opened, mine, latest["content"])
     try:
         version = services().store.save_version(did, merged, user()["username"], base_version=latest["version"])
     except ConflictError as exc:

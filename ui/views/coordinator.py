@@ -204,7 +204,7 @@ def save_output(did: str, version: int, section_ids: list[str]) -> int | None:
     """
     svc = services()
     keys = {sid: f"coord-edit-{did}-{version}-{sid}" for sid in section_ids}
-    shown = next(v["content"] for v in svc.store.versions(did) if v["version"] == version)
+    shown = svc.store.version(did, version)["content"]  # the version on screen: versions are never deleted
     texts = {sid: st.session_state[key] for sid, key in keys.items() if key in st.session_state}
     mapping = svc.store.redaction_map(svc.store.draft(did)["assessment_id"])
     before = {s["id"]: export.pseudonymise(s["text"], mapping) for s in shown["sections"]}
