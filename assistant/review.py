@@ -182,16 +182,6 @@ def amend(store: Store, draft_id: str, user: dict[str, str], reason: str) -> dic
     return take_step(store, draft_id, user, "amend", reason)
 
 
-def comment_on_section(store: Store, draft_id: str, user: dict[str, str], section_id: str, text: str) -> None:
-    if not (can(user["role"], "review") or can(user["role"], "assess")):
-        raise NotAllowed(f"the {user['role']} role may not comment on notes")
-    if not text.strip():
-        raise BadInput("the comment is empty")
-    draft = store.draft(draft_id)
-    store.add_decision(draft_id, draft["version"], user["username"], "comment", text.strip(), section_id=section_id)
-    store.audit(user["username"], "comment", f"draft:{draft_id}", {"section": section_id})
-
-
 # ── the queue ───────────────────────────────────────────────────────────────
 def queue(
     store: Store,

@@ -253,6 +253,14 @@ class Store:
             raise StoreError(f"cannot open the store at {url}: {exc.orig}; check RECONNECT_HOME") from exc
 
     # ── plumbing ────────────────────────────────────────────────────────────
+    def _lock_for_write(self, conn: Connection, last: Any = None) -> None:
+        """Take the write lock before a read that a write depends on. SQLite: the whole database (pysqlite only
+        begins a transaction at the first write, after that read). Elsewhere: the row with the highest ``last``."""
+        if self.engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif last is not None:
+            conn.execute(select(last).order_by(last.desc()).limit(1).with_for_update())
+
     @contextmanager
     def tx(self) -> Iterator[Connection]:
         with self.engine.begin() as conn:
@@ -276,8 +284,19 @@ class Store:
 
     # ── assessments ─────────────────────────────────────────────────────────
     def create_assessment(self, reference: str, ot: str, case_details: dict[str, Any]) -> str:
+        """A new open assessment. The reference is how OTs, coordinators and supervisors tell cases apart, so
+        it must be given and not be another assessment's (spaces round it and letter case aside). On SQLite it is
+        checked and inserted under the write lock, so two OTs creating one reference at once cannot both succeed."""
+        reference = reference.strip()
+        if not reference:
+            raise StoreError("an assessment needs a reference")
         assessment_id = new_id()
         with self.tx() as conn:
+            self._lock_for_write(conn)
+            wanted = reference.casefold()
+            for other in conn.scalars(select(assessments.c.reference)):
+                if other.strip().casefold() == wanted:
+                    raise StoreError(f"an assessment with reference {other.strip()} already exists")
             conn.execute(
                 insert(assessments).values(
                     id=assessment_id,
@@ -304,12 +323,6 @@ class Store:
             query = query.where(assessments.c.ot == ot)
         with self.tx() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
-
-    def set_assessment_status(self, assessment_id: str, status: str) -> None:
-        with self.tx() as conn:
-            conn.execute(
-                update(assessments).where(assessments.c.id == assessment_id).values(status=status, updated_at=now())
-            )
 
     # ── recordings and transcripts ──────────────────────────────────────────
     def add_recording(
@@ -658,18 +671,6 @@ class Store:
             for decision, comment, section_id in decisions:
                 _insert_decision(conn, draft_id, version, reviewer, decision, comment, section_id)
 
-    def add_decision(
-        self,
-        draft_id: str,
-        version: int,
-        reviewer: str,
-        decision: str,
-        comment: str = "",
-        section_id: str | None = None,
-    ) -> None:
-        with self.tx() as conn:
-            _insert_decision(conn, draft_id, version, reviewer, decision, comment, section_id)
-
     def decisions(self, draft_id: str) -> list[dict[str, Any]]:
         with self.tx() as conn:
             rows = conn.execute(
@@ -682,12 +683,8 @@ class Store:
         detail_text = json.dumps(detail or {}, sort_keys=True, ensure_ascii=False, default=str)
         at = now().isoformat()
         with self.tx() as conn:
-            if self.engine.dialect.name == "sqlite":
-                # take the write lock before reading the last hash, so two writers cannot chain onto the same one
-                # (pysqlite only begins a transaction at the first write, after that read)
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            else:
-                conn.execute(select(audit_events.c.seq).order_by(audit_events.c.seq.desc()).limit(1).with_for_update())
+            # take the write lock before reading the last hash, so two writers cannot chain onto the same one
+            self._lock_for_write(conn, audit_events.c.seq)
             prev = conn.execute(select(audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)).scalar()
             prev_hash = prev or GENESIS
             conn.execute(

@@ -216,6 +216,34 @@ def test_when_events_are_audited_from_threads_at_once_then_the_chain_stays_whole
     assert store.verify_audit() == (True, 100, "")
 
 
+def test_a_reference_names_one_assessment_however_it_is_typed_and_however_many_create_it_at_once(
+    store: Store,
+) -> None:
+    store.create_assessment("RC-2026-0142", "sam", {})
+    for taken in ("RC-2026-0142", " rc-2026-0142 "):
+        with pytest.raises(StoreError, match="reference RC-2026-0142 already exists"):
+            store.create_assessment(taken, "alex", {})
+    with pytest.raises(StoreError, match="needs a reference"):
+        store.create_assessment("  ", "sam", {})
+    assert store.create_assessment(" RC-2026-0143 ", "sam", {})  # stored without the spaces
+    barrier, made, refused = threading.Barrier(4), [], []
+
+    def create(who: str) -> None:
+        barrier.wait()
+        try:
+            made.append(store.create_assessment("RC-SAME", who, {}))
+        except StoreError:
+            refused.append(who)
+
+    threads = [threading.Thread(target=create, args=(f"ot{n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 1 and len(refused) == 3
+    assert sorted(a["reference"] for a in store.list_assessments()) == ["RC-2026-0142", "RC-2026-0143", "RC-SAME"]
+
+
 def test_times_read_back_in_utc_with_their_zone_so_the_app_can_show_local_time(store: Store) -> None:
     aid = store.create_assessment("REF-6", "sam", {})
     did = store.create_draft(aid, "ot_initial_assessment", {"text": "v1"}, "sam")

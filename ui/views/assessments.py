@@ -12,7 +12,7 @@ import streamlit as st
 from assistant import review
 from assistant.accounts import can
 from assistant.drafting import NOT_DISCUSSED
-from assistant.errors import ConflictError, ReconnectError
+from assistant.errors import ConflictError, ReconnectError, StoreError
 from assistant.records import Segment, Transcript
 from assistant.store import EDITABLE
 from ui.common import (
@@ -76,7 +76,11 @@ def new_assessment_form(mine: list[dict[str, Any]]) -> None:
             "address": address.strip(),
             "carers": [c.strip() for c in carers.split(",") if c.strip()],
         }
-        aid = svc.store.create_assessment(reference.strip(), me["username"], details)
+        try:  # checked again under the store's write lock: another OT may have just taken it
+            aid = svc.store.create_assessment(reference, me["username"], details)
+        except StoreError as exc:
+            st.error(f"{str(exc)[0].upper()}{str(exc)[1:]}. Use another.")
+            return
         svc.store.audit(me["username"], "create", f"assessment:{aid}")
         st.session_state["new-assessment"] = form + 1
         st.session_state["assessment"] = st.session_state["assessment_pick"] = aid  # open the new one
