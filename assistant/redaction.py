@@ -429,6 +429,16 @@ def _loose(term: str) -> str:
     return r"(?<![\w])" + body + r"(?![\w])"
 
 
+def _reference(value: str) -> str:
+    """A regex for a reference ("AB-1234", "K123456") however it is said or written: its letters and digits in
+    order, with or without the spaces and marks between ("A B 1 2 3 4", "AB/1234"), digits also as words
+    ("A B one two three four"; a zero as "oh" too)."""
+    said = {d: rf"(?:{d}|{word})" for d, word in zip("0123456789", _UNITS_SAID, strict=True)}
+    said["0"] = r"(?:0|zero|oh|o)"
+    parts = [said.get(ch, re.escape(ch)) for ch in value if ch.isalnum()]
+    return r"(?<![\w])" + r"[\s\-./,]*".join(parts) + r"(?![\w])"
+
+
 class KnownIdentifiers:
     """The case's own identifiers, matched however speech recognition wrote them."""
 
@@ -493,7 +503,8 @@ class KnownIdentifiers:
     def find(self, text: str, detections: Sequence[Detection] = ()) -> list[KnownMatch]:
         found: list[KnownMatch] = []
         for kind, term, identity in self.literals:
-            found += [KnownMatch(kind, m.start(), m.end(), identity) for m in re.finditer(_loose(term), text, re.I)]
+            pattern = _reference(term) if kind == "ID_NUMBER" and term == identity else _loose(term)
+            found += [KnownMatch(kind, m.start(), m.end(), identity) for m in re.finditer(pattern, text, re.I)]
         for d in detections:
             if d.type in ("PHONE", "NHS_NUMBER", "ID_NUMBER") and d.value in self.digits:
                 kind, identity = self.digits[d.value]
@@ -944,7 +955,9 @@ def _plausible_name(span: str) -> bool:
         return False
     if is_medicine(span):
         return False  # "Tramadol.", "Baclofen": a medicine the note needs, not a person
-    return not all(w.strip(".,'’").lower() in NOT_NAMES or w.strip(".,'’") in UK_PLACES for w in words)
+    # a name is words of letters: "CM1", "2AB" and the letters of a spelled postcode ("C M 1 2") name no one
+    named = [w.strip(".,'’") for w in words if len(w.strip(".,'’")) > 1 and not any(ch.isdigit() for ch in w)]
+    return not all(w.lower() in NOT_NAMES or w in UK_PLACES for w in named)
 
 
 # ── people carried across an assessment ─────────────────────────────────────

@@ -779,3 +779,30 @@ def test_when_a_known_detail_is_part_of_something_larger_then_all_of_it_is_redac
     redactor: PresidioRedactor, text: str, known: str, redacted: str
 ) -> None:
     assert redactor.redact(text, known=[known]).text == redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "It's AB 1234.",
+        "It's A B 1 2 3 4.",
+        "That's A-B-1-2-3-4.",
+        "It's A B one two three four.",
+        "Ref AB/1234.",
+    ],
+)
+def test_when_a_known_reference_is_said_spaced_out_or_in_words_then_it_is_redacted(
+    redactor: PresidioRedactor, text: str
+) -> None:
+    out = redactor.redact(text, known=["AB-1234"]).text
+    assert "[ID_NUMBER_1]" in out and not re.search(r"\b(?:AB|A B|1|one|1234)\b", out), out
+    assert redactor.redact("AB12345 is another one.", known=["AB-1234"]).text == "AB12345 is another one."
+    # a known number said a digit at a time in words, a zero as "oh"
+    assert redactor.redact("ID nine oh oh one two three.", known=["900123"]).text == "ID [ID_NUMBER_1]."
+
+
+@pytest.mark.parametrize("text", ["Postcode CM1 2AB.", "Postcode C M 1 2 A B."])
+def test_when_a_postcode_follows_the_word_then_the_word_is_not_taken_for_a_name(
+    redactor: PresidioRedactor, text: str
+) -> None:
+    assert redactor.redact(text).text == "Postcode [POSTCODE_1]."
