@@ -1167,12 +1167,31 @@ class ActivityIndex:
         ]
 
     def search(self, q: Question, k: int, relax: Sequence[str] = (), pool: int = 100) -> list[tuple[Activity, float]]:
-        """Activities meeting every hard constraint (less ``relax``), best first, with their fused scores."""
+        """Activities meeting every hard constraint (less ``relax``), best first, with their fused scores.
+
+        The index filters by town, day, time of day, needs and activity; a price limit ("under £3") and an exact
+        clock time ("before 10am") are checked on the typed record only. When the nearest ``pool`` candidates
+        held fewer than ``k`` that meet those, and some were left out for them, the pool grows fourfold and
+        the search runs again, until it holds every activity the index filter lets through."""
         where = where_clause(q, self.towns, relax)
         vector = self.query_vector(" ".join([q.text, *q.activity_terms[:8]]))
+        size = max(pool, k * 10)
+        while True:
+            found, candidates, over_limits = self._search_pool(q, k, relax, where, vector, size)
+            if len(found) >= k or candidates < size or not over_limits:
+                return found
+            log.info("%d of %d candidates were over a price or clock-time limit: searching %d", over_limits,
+                     candidates, size * 4)
+            size *= 4
+
+    def _search_pool(
+        self, q: Question, k: int, relax: Sequence[str], where: dict[str, Any] | None, vector: np.ndarray, size: int
+    ) -> tuple[list[tuple[Activity, float]], int, int]:
+        """The best ``k`` of the ``size`` nearest candidates the index filter lets through, how many candidates
+        there were, and how many were left out only for a price or clock-time limit."""
         mirror = self.mirror()
         if mirror is not None:
-            nearest = mirror.nearest(vector, where, max(pool, k * 10))
+            nearest = mirror.nearest(vector, where, size)
             ids = [mirror.ids[r] for r, _ in nearest]
             similarity = {mirror.ids[r]: score for r, score in nearest}
             records = [mirror.records[r] for r, _ in nearest]
@@ -1180,7 +1199,7 @@ class ActivityIndex:
         else:
             got = self._collection.query(
                 query_embeddings=[vector],
-                n_results=max(pool, k * 10),
+                n_results=size,
                 where=where,
                 include=["metadatas", "distances", "documents"],
             )
@@ -1189,7 +1208,7 @@ class ActivityIndex:
             docs = (got["documents"] or [[]])[0]
             similarity = {i: 1 - float(d) for i, d in zip(ids, (got["distances"] or [[]])[0], strict=True)}
         if not ids:
-            return []
+            return [], 0, 0
         record_of = dict(zip(ids, records, strict=True))
         # BM25 over the candidates that passed, on the question's content words and activity labels
         from rank_bm25 import BM25Okapi
@@ -1212,6 +1231,7 @@ class ActivityIndex:
             ranked = [i for i in ranked if similarity[i] >= SIMILARITY_FLOOR and similarity[i] >= best - RELATIVE_FLOOR]
         # the typed record is checked again, constraint by constraint, before anything is returned
         out: list[tuple[Activity, float]] = []
+        over_limits = 0
         for i in ranked:
             activity = Activity.model_validate_json(record_of[i])
             if has_ended(activity):
@@ -1222,6 +1242,7 @@ class ActivityIndex:
                 # the index filters by time of day; an exact clock time ("before 10am") and a price limit
                 # ("under £3") are only checked here
                 expected = all(b == "price" or (b == "time" and q.clock is not None) for b in broken)
+                over_limits += expected
                 log.log(
                     logging.INFO if expected else logging.WARNING,
                     "%s passed the index filter but breaks %s; left out",
@@ -1232,7 +1253,7 @@ class ActivityIndex:
             out.append((activity, round(fused[i] * RRF_K / 2, 4)))
             if len(out) == k:
                 break
-        return out
+        return out, len(ids), over_limits
 
 
 def has_ended(a: Activity, today: date | None = None) -> bool:

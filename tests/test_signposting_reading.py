@@ -238,6 +238,23 @@ def test_when_nothing_is_under_the_price_then_no_results_and_a_dearer_one_is_off
     assert follow.results == [] and "under £3" in follow.answer  # the limit is kept
 
 
+def test_when_the_nearest_candidates_are_all_over_a_price_or_time_limit_then_the_search_looks_further(
+    embedder: Any, tmp_path: Path
+) -> None:
+    swim = lambda i, name, price, start: Activity(  # noqa: E731
+        id=f"s{i}", name=name, activity_types=["Swimming"], location=Location(town="Colchester"),
+        costs=[CostOption(option="Standard", amount=price)], schedules=[Schedule(days=["TU"], start_time=start)],
+    )
+    dear = [swim(i, f"Swimming session {i}: swimming lessons in the swimming pool", 6.0, "11:00") for i in range(30)]
+    index = ActivityIndex(tmp_path / "index", embedder, towns=TOWNS)
+    index.upsert([*dear, swim(90, "Aquatic club (hydrotherapy)", 2.0, "11:00"), swim(91, "Lane club", 6.0, "08:00")])
+    for text, wanted in (("swimming in Colchester, £3 or less", "s90"), ("swimming in Colchester before 9am", "s91")):
+        q = parse_question(text, TOWNS)
+        nearest = [a.id for a, _ in index.search(q, 30, relax=("price", "time"), pool=30)]
+        assert wanted not in nearest[:10]  # more than a first pool's worth of dearer, later swims come first
+        assert [a.id for a, _ in index.search(q, 1, pool=1)] == [wanted], text
+
+
 def test_when_a_time_of_day_is_excluded_then_the_filter_and_the_record_check_both_leave_it_out() -> None:
     q = parse_question("swimming in Colchester, she can't do mornings", TOWNS)
     morning = Activity(id="m", name="Early swim", schedules=[Schedule(days=["TU"], start_time="09:00")])
