@@ -476,6 +476,13 @@ _STREET_ADDRESS = re.compile(
 )
 # "9 Kingsway", "nine Eastgate": a house number and a one-word street name ending in -way or -gate.
 _ONE_WORD_STREET = re.compile(rf"\b(?i:{_HOUSE_NUMBER})[ \t]+[A-Z][a-z]+(?:way|gate)\b")
+# The words that make a house name: "Rose Cottage", "Ivy House", "Hill Farm", "Kingsway House" (after "Flat 2")
+BUILDING_WORDS = r"House|Court|Lodge|Cottages?|Farm|Mill|Manor|Hall|Mansions|Tower|Flats|Home|Bungalow|Villa"
+# "I live at Rose Cottage", "she's moved to Hill Farm": a home named where a street would be
+_HOUSE_BY_CONTEXT = re.compile(
+    rf"\b(?i:lives?|living|lived|moved|moving|address\s+is)\s+(?i:in|at|to)\s+"
+    rf"((?:{_NAME_WORD}[ \t]+){{1,3}}(?:{BUILDING_WORDS}))\b"
+)
 _STREET_BY_CONTEXT = re.compile(
     rf"\b(?i:lives?|living|lived|moved|moving|address\s+is|house\s+on)\s+(?i:on|in|at|to|down)?\s*"
     rf"(?i:the\s+)?((?:{_NAME_WORD}\s+){{1,3}}(?i:{STREET_SUFFIXES}))\b"
@@ -486,6 +493,7 @@ def detect_addresses(text: str) -> list[Detection]:
     found = [Detection("ADDRESS", m.start(), m.end(), 0.8, m.group()) for m in _STREET_ADDRESS.finditer(text)]
     found += [Detection("ADDRESS", m.start(), m.end(), 0.7, m.group()) for m in _ONE_WORD_STREET.finditer(text)]
     found += [Detection("ADDRESS", m.start(1), m.end(1), 0.6, m.group(1)) for m in _STREET_BY_CONTEXT.finditer(text)]
+    found += [Detection("ADDRESS", m.start(1), m.end(1), 0.6, m.group(1)) for m in _HOUSE_BY_CONTEXT.finditer(text)]
     return [d for d in found if not d.value.lower().startswith(("the ",))]
 
 
@@ -1065,9 +1073,10 @@ _PERSON_VERBS = (
     r"worried|manages|managed|washes|washed|dresses|dressed|buys|bought|shops|shopped|collects|collected|sorts|"
     r"sorted|checks|checked|pops|popped|looks\s+after|looked\s+after|sees\s+to|saw\s+to|"
     r"(?:gets|got)\s+(?:me|my|him|her|us|the)|(?:comes|came|goes|went|stays|stayed)\s+(?:round|over|with)|"
-    # a visit on a weekday: "Grace comes on Fridays", "June came in every Tuesday"
-    r"(?:comes|came)\s+(?:in\s+)?(?:on|every)\s+(?:a\s+)?"
-    r"(?i:mon|tues|wednes|thurs|fri|satur|sun)(?i:days?)"
+    # a visit: "Grace comes on Fridays", "June came in every Tuesday", "Rose is coming round", "Rose is coming on
+    # Tuesday" (not "May is coming soon")
+    r"(?:comes|came|(?:is|was|['’]s)\s+coming)\s+(?:round|over|to\s+(?:see|visit|stay)\b|(?:in\s+)?(?:on|every)\s+"
+    r"(?:a\s+)?(?i:mon|tues|wednes|thurs|fri|satur|sun)(?i:days?))"
 )
 _MONTH_SUBJECT = re.compile(rf"\b({'|'.join(sorted(NAME_MONTHS))})[ \t]+(?:{_PERSON_VERBS})\b")
 _COMPANY = re.compile(r"\b(?i:inc|ltd|llc|plc|corp|group|company|co|limited|gmbh|services|solutions)\.?$")

@@ -28,6 +28,7 @@ from rapidfuzz import fuzz
 
 from assistant.errors import EgressBlocked
 from assistant.recognizers import (
+    BUILDING_WORDS,
     MODAL_NAMES,
     NAME_MONTHS,
     PRONOUNS,
@@ -285,9 +286,8 @@ class KnownMatch:
     identity: str  # the known value this occurrence stands for: one placeholder per identity
 
 
-BUILDING = re.compile(
-    r"\b(?:House|Court|Lodge|Cottages?|Farm|Mill|Manor|Hall|Mansions|Tower|Flats|Home|Bungalow|Villa)\b"
-)
+BUILDING = re.compile(rf"\b(?:{BUILDING_WORDS})\b")
+HOUSE_AFTER = re.compile(rf"[ \t]+(?:{BUILDING_WORDS})\b")  # right after a name: "Rose Cottage", not a person
 _UNITS_SAID = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 _TENS_SAID = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 _TEENS_SAID = [
@@ -730,6 +730,8 @@ class PresidioRedactor:
                     if greeting := GREETING.match(chunk, r.start, r.end):  # "Morning Chelsea" -> "Chelsea"
                         start = greeting.end()
                     start, end = _name_edges(chunk, start, end)
+                    if house := HOUSE_AFTER.match(chunk, end):  # "Rose Cottage", "Ivy House": a home, not a person
+                        kind, end = "ADDRESS", house.end()
                 findings.append(
                     Finding(
                         type=kind, start=offset + start, end=offset + end, score=round(r.score, 3), placeholder=""

@@ -806,3 +806,20 @@ def test_when_a_postcode_follows_the_word_then_the_word_is_not_taken_for_a_name(
     redactor: PresidioRedactor, text: str
 ) -> None:
     assert redactor.redact(text).text == "Postcode [POSTCODE_1]."
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("We met at Rose Cottage.", "We met at [ADDRESS_1]."),
+        ("I live at Rose Cottage, near the church.", "I live at [ADDRESS_1], near the church."),
+        ("She's moved to Hill Farm now.", "She's moved to [ADDRESS_1] now."),
+        ("Rose is coming on Tuesday.", "[PERSON_1] is coming on Tuesday."),
+        ("Rose is coming round later.", "[PERSON_1] is coming round later."),
+        ("May is coming soon.", "May is coming soon."),
+    ],
+)
+def test_when_a_name_is_a_house_or_someone_is_coming_then_each_is_redacted_as_what_it_is(
+    redactor: PresidioRedactor, text: str, redacted: str
+) -> None:
+    assert redactor.redact(text).text == redacted
