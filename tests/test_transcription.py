@@ -428,29 +428,20 @@ def test_when_an_nhs_number_is_misheard_then_it_is_heard_again_until_its_check_d
     assert any("a letter among its digits" in (s.review_reason or "") for s in heard.segments)
 
 
-@pytest.mark.parametrize(
-    ("clip", "number", "times", "base_alone"),
-    [
-        # the OT reading 'six nine eight, seven nine seven, three zero nine one' back: base hears "6-I-8"
-        # with every prompt
-        ("nhs-readback-espeak.flac", "6987973091", 1, "a letter among its digits"),
-        # said, then read back: base hears the read-back's "I have eight seven three…" as "I have made
-        # 7-3-4…", nine digits, with every prompt
-        ("nhs-number-twice-espeak.flac", "8734900551", 2, "9 digits"),
-    ],
-)
 def test_when_base_keeps_mishearing_an_nhs_number_then_a_second_model_hears_it_and_it_stays_flagged(
-    services: Any, tiny: WhisperTranscriber, monkeypatch: pytest.MonkeyPatch, clip: str, number: str,
-    times: int, base_alone: str,
+    services: Any, tiny: WhisperTranscriber, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """espeak-ng voices; tiny.en, given the NHS prompts, hears a number that passes its check digit.
-    The clips were chosen for how base with 5 beams hears them (with 3 it gets the read-back right)."""
+    """espeak-ng voices, said then read back: base with 5 beams hears the read-back's "I have eight seven
+    three…" as "I have made 7-3-4…", nine digits, with every prompt; tiny.en, given the NHS prompts, hears
+    a number that passes its check digit. (The clip was chosen for how base with 5 beams hears it; with 3
+    it gets the read-back right.)"""
     base = services.transcriber
     monkeypatch.setattr(base, "settings", base.settings.model_copy(update={"whisper_beam_size": 5}))
     monkeypatch.setattr(base, "_second", tiny._model)  # the session's tiny.en, not a second copy
-    audio = Path(__file__).parent / "data" / clip
+    audio = Path(__file__).parent / "data" / "nhs-number-twice-espeak.flac"
+    number = "8734900551"
     heard = base.transcribe(audio)
-    assert re.sub(r"\D", "", heard.text).count(number) == times
+    assert re.sub(r"\D", "", heard.text).count(number) == 2
     with_number = [s for s in heard.segments if number in re.sub(r"\D", "", s.text)]
     for segment in with_number:
         assert segment.low_confidence, "two models disagreed: the OT must still check the number"
@@ -458,8 +449,31 @@ def test_when_base_keeps_mishearing_an_nhs_number_then_a_second_model_hears_it_a
         assert "passes the check digit" in (segment.review_reason or "")
     monkeypatch.setattr(base, "settings", base.settings.model_copy(update={"whisper_second_opinion": None}))
     alone = base.transcribe(audio)
-    assert re.sub(r"\D", "", alone.text).count(number) < times, "base alone gets it: the test proves nothing"
-    assert any(base_alone in (s.review_reason or "") for s in alone.segments)
+    assert re.sub(r"\D", "", alone.text).count(number) < 2, "base alone gets it: the test proves nothing"
+    assert any("9 digits" in (s.review_reason or "") for s in alone.segments)
+
+
+def test_when_both_models_may_mishear_a_read_back_nhs_number_then_it_is_never_left_unflagged(
+    services: Any, tiny: WhisperTranscriber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The OT reading 'six nine eight, seven nine seven, three zero nine one' back in an espeak-ng voice:
+    base with 5 beams hears "6-I-8" with every prompt. What tiny.en then hears depends on the processor's
+    int8 kernels: on the machine this test was written on it heard 698 797 3091 (passes the check
+    digit); on an AMD EPYC it hears "6, 8, 7, 9, 7, 3, 0, 9, 1" (a digit short) with every prompt. Either
+    way the OT is told: a number taken from the second model says so, and one neither model hears stays
+    flagged with base's doubt, never silently replaced."""
+    base = services.transcriber
+    monkeypatch.setattr(base, "settings", base.settings.model_copy(update={"whisper_beam_size": 5}))
+    monkeypatch.setattr(base, "_second", tiny._model)
+    heard = base.transcribe(Path(__file__).parent / "data" / "nhs-readback-espeak.flac")
+    (segment,) = [s for s in heard.segments if re.search(r"\d", s.text)]
+    assert segment.low_confidence
+    if "6987973091" in re.sub(r"\D", "", segment.text):
+        assert "Whisper tiny.en heard" in (segment.review_reason or "")
+        assert "passes the check digit" in (segment.review_reason or "")
+    else:
+        assert "a letter among its digits" in (segment.review_reason or "")
+        assert "6I8" in re.sub(r"[^\dI]", "", segment.text), "base's own hearing is kept as heard"
 
 
 def test_when_a_wrong_nhs_number_is_heard_the_same_way_twice_then_no_second_model_changes_it(
