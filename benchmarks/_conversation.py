@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import wave
 from pathlib import Path
 
@@ -27,7 +28,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "benchmarks" / ".cache"
 
-OT_VOICE, CLIENT_VOICE = "en-gb+f3", "en-gb+m3"  # a UK home visit: two British voices
+# A UK home visit: two British voices, a woman (the OT) and a man (the client). espeak-ng's British English is
+# "en" (gmw/en, listed as en-gb); 1.51 ignores a variant after the "en-gb" spelling ("en-gb+f3", "en-gb+m3" and
+# "en-gb" write the same bytes), so until 2026-12-01 both speakers had one voice. ``conversation`` now refuses
+# two voices that sound the same.
+OT_VOICE, CLIENT_VOICE = "en+f3", "en+m3"
 WORDS_PER_MINUTE = 150
 PAUSE_S = 0.7
 RATE = 22_050  # what espeak-ng writes
@@ -866,6 +871,13 @@ def conversation(
     if mono.exists() and stereo.exists() and times.exists():
         turns = [(s, float(a), float(b)) for s, a, b in (line.split("\t") for line in times.read_text().splitlines())]
         return mono, stereo, turns
+    if ot_voice != client_voice:
+        with tempfile.TemporaryDirectory() as scratch:
+            said = [_speak(espeak, v, "Hello, how are you?", Path(scratch) / f"{n}.wav")
+                    for n, v in enumerate((ot_voice, client_voice))]
+        if said[0].shape == said[1].shape and np.array_equal(said[0], said[1]):
+            sys.exit(f"espeak-ng ({version}) speaks {ot_voice} and {client_voice} alike: choose voices that "
+                     "differ (a variant after a language, as in en+f3 and en+m3)")
     folder.mkdir(parents=True, exist_ok=True)
     pieces: list[tuple[int, np.ndarray]] = []
     turns: list[Turn] = []
