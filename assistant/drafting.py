@@ -17,10 +17,10 @@ import json
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from assistant.activities import Concept, activity_list
 from assistant.chat import ChatModel
@@ -145,6 +145,79 @@ def check_quote(evidence: Evidence, segments: dict[int, Segment]) -> tuple[bool,
     return True, not _only_asks(segment, spans)
 
 
+# Numbers and dates a statement or goal gives must be in the segments it quotes: a model's "walks 500 yards"
+# on "I can walk about two hundred yards", or "by June" nobody said, is flagged.
+NOT_SAID = "the {what} says {figures}, which the segments it quotes do not say: check it or correct it"
+_PLACEHOLDER = re.compile(r"\[[A-Z_]+_\d+\]")
+_FIGURE_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
+_UNITS = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+)  # fmt: skip
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_CARDINALS = {w: n for n, w in enumerate(_UNITS)} | {w: 10 * n for n, w in enumerate(_TENS, 2)}
+_SCALES = {"hundred": 100, "thousand": 1000}
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+# words a speaker may use for a number that a written statement is not read for ("one" is also a pronoun)
+_SAID_ONLY = {"once": 1, "one": 1, "dozen": 12} | {w: n for n, w in enumerate(_ORDINALS, 1)}
+_DATE_WORDS = frozenset(
+    (
+        "january", "february", "march", "april", "june", "july", "august", "september", "october", "november",
+        "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "spring",
+        "summer", "autumn", "winter", "christmas", "easter",
+    )
+)  # fmt: skip
+
+
+def _figures(text: str, said: bool) -> dict[str, str]:
+    """The numbers (as digits) and date words in a text, each with how it was written. ``said``: the text is
+    what was said, so read every reading of a number ("forty five" is 45, and 40 and 5)."""
+    found: dict[str, str] = {}
+    run: list[tuple[str, int]] = []
+
+    def flush() -> None:
+        if run and (said or [w for w, _ in run] != ["one"]):
+            total = current = 0
+            for _, value in run:
+                if value in _SCALES.values():
+                    current = max(current, 1) * value
+                    if value >= 1000:
+                        total, current = total + current, 0
+                else:
+                    current += value
+            found.setdefault(str(total + current), " ".join(w for w, _ in run))
+            if said:
+                for word, value in run:
+                    found.setdefault(str(value), word)
+        run.clear()
+
+    for token in _FIGURE_TOKEN.findall(_norm(_PLACEHOLDER.sub(" ", text))):
+        value = _CARDINALS.get(token, _SCALES.get(token))
+        if value is None and token == "twice":
+            value = 2
+        if value is None and said:
+            value = _SAID_ONLY.get(token)
+        if value is not None:
+            run.append((token, value))
+            continue
+        flush()
+        if token[0].isdigit():
+            number = float(token.replace(",", ""))
+            found.setdefault(f"{number:g}", token)
+        elif token in _DATE_WORDS:
+            found.setdefault(token, token)
+    flush()
+    return found
+
+
+def _not_said(claim: str, said: list[str]) -> list[str]:
+    """What the claim gives as a number or date that none of the ``said`` texts says."""
+    heard: set[str] = set()
+    for text in said:
+        heard.update(_figures(text, said=True))
+    return [written for value, written in _figures(claim, said=False).items() if value not in heard]
+
+
 def verify_evidence(draft: Draft, transcript: Transcript) -> Draft:
     """Mark each quote verified (or not) and flag statements and goals that nothing said supports.
 
@@ -152,23 +225,28 @@ def verify_evidence(draft: Draft, transcript: Transcript) -> Draft:
     "I" or "a") and found verbatim, on word boundaries, in the segment it cites. A statement or goal
     needs at least one verified quote that asserts it: a question the OT asked ("Any falls this
     year?") is kept as context but supports nothing on its own. The OT's own statements (a referral
-    they read out, an observation, the plan) do count.
+    they read out, an observation, the plan) do count. A supported statement or goal is still flagged when it
+    gives a number or a date (a month, a day, a season) that none of the segments it quotes says.
     """
     segments = {s.id: s for s in transcript.segments}
 
-    def check(items: list[Evidence], what: str, flag: str | None) -> tuple[list[Evidence], str | None]:
+    def check(items: list[Evidence], what: str, flag: str | None, claim: str) -> tuple[list[Evidence], str | None]:
         results = [check_quote(e, segments) for e in items]
         evidence = [e.model_copy(update={"verified": ok}) for e, (ok, _) in zip(items, results, strict=True)]
         if not any(supports for _, supports in results):
             asked = any(ok for ok, _ in results)
             flag = (ONLY_QUESTION if asked else NO_QUOTE).format(what=what)
+        elif flag is None:
+            unsaid = _not_said(claim, [segments[e.segment].text for e in evidence if e.verified])
+            if unsaid:
+                flag = NOT_SAID.format(what=what, figures=", ".join(f"'{w}'" for w in unsaid))
         return evidence, flag
 
     sections = []
     for section in draft.sections:
         statements = []
         for st in section.statements:
-            evidence, flag = check(st.evidence, "statement", st.flagged)
+            evidence, flag = check(st.evidence, "statement", st.flagged, st.text)
             statements.append(st.model_copy(update={"evidence": evidence, "flagged": flag}))
         sections.append(
             section.model_copy(
@@ -177,7 +255,9 @@ def verify_evidence(draft: Draft, transcript: Transcript) -> Draft:
         )
     goals = []
     for goal in draft.goals:
-        evidence, flag = check(goal.evidence, "goal", goal.flagged)
+        # the goal as the note states it, less its activity's name ("5-a-side" is no number anyone gave)
+        claim = re.sub(re.escape(goal.activity), " ", goal.text, flags=re.I) if goal.activity.strip() else goal.text
+        evidence, flag = check(goal.evidence, "goal", goal.flagged, claim)
         goals.append(goal.model_copy(update={"evidence": evidence, "flagged": flag}))
     return draft.model_copy(update={"sections": sections, "goals": goals})
 
@@ -599,7 +679,7 @@ def _wish_clauses(text: str) -> list[str]:
     one from the sentence start: "Swimming, I'd love to get back to it"). A wish to give something up,
     stop it or not have to do it is left out, with what it names, but only up to the next clause: "I want
     to stop the gym and go swimming" still wishes for "go swimming"."""
-    matches = list(WISH.finditer(text))
+    matches = _own_wishes(text)
     clauses = []
     for n, match in enumerate(matches):
         # the first wish reaches back to the sentence start ("Swimming, I'd love to get back to it"), but not
@@ -612,6 +692,44 @@ def _wish_clauses(text: str) -> list[str]:
         if start < end:
             clauses.append(text[start:end])
     return clauses
+
+
+# Before a wish phrase in the same clause, what makes it no wish of the person's: a denial ("I don't think
+# I want to", "I'm not sure I'd like to", "I can't get back to"; not "I can't wait to") and, for a phrase that
+# does not say "I" itself ("get back to"), someone else's wish or advice ("my wife wants me to get back to",
+# "the doctor said I should get back to", "she'd love to get back to"). Someone named before a wish that does
+# say "I" leaves it the person's: "If they have a hoist, I'd love to go swimming".
+DENIED = re.compile(r"\b(?:not|never|no longer|[a-z]+n['’]t|doubt)\b", re.I)
+CANNOT_WAIT = re.compile(r"\bcan(?:['’]|no|\s+no)t\s+wait\b", re.I)
+SOMEONE_ELSES = re.compile(
+    r"\b(?:says?|said|saying|tells?|told|telling|reckons?|should|ought"
+    r"|wants? me|want(?:ed)? me|(?:would|'d|['’]d) like me|he|she|they|he['’]d|she['’]d|they['’]d|he['’]s|she['’]s"
+    r"|they['’]re|people|everyone|everybody|someone|somebody|(?:my|his|her|their|the) (?:wife|husband|partner"
+    r"|daughter|son|carer|friend|mate|sister|brother|neighbour|mum|mother|dad|father|family|kids|children|doctor"
+    r"|gp|physio|nurse|consultant|(?:social )?worker))\b",
+    re.I,
+)
+# Where a clause starts: a comma, semicolon or colon, or "and", "but", "so".
+CLAUSE_START = re.compile(r"[,;:]|\b(?:and|but|so)\b", re.I)
+
+
+def _own_wishes(text: str) -> list[re.Match[str]]:
+    """The wish phrases of a sentence that are the person's own and not denied: nothing in the clause before
+    one says otherwise. A wish phrase right after another ("I'd love to get back to") goes with that one."""
+    kept: list[re.Match[str]] = []
+    previous: tuple[re.Match[str], bool] | None = None
+    for match in WISH.finditer(text):
+        if previous is not None and not text[previous[0].end() : match.start()].strip():
+            own = previous[1]
+        else:
+            lead = text[: match.start()]
+            lead = CANNOT_WAIT.sub(" ", lead[max((m.end() for m in CLAUSE_START.finditer(lead)), default=0) :])
+            says_i = match.group().lower().startswith("i")
+            own = not DENIED.search(lead) and (says_i or not SOMEONE_ELSES.search(lead))
+        if own:
+            kept.append(match)
+        previous = (match, own)
+    return kept
 
 
 # Where a turned-down part ends: the next "and", "so", "but" or comma.
@@ -674,27 +792,45 @@ def _first(pattern: re.Pattern[str], text: str) -> str | None:
 # ── model drafter ───────────────────────────────────────────────────────────
 
 
-class _EvidenceOut(BaseModel):
+class _Out(BaseModel):
+    """Part of a model's reply. A null for a field with a default ("measure": null, "statements": null) is
+    that default, not a failed draft."""
+
     model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_as_defaults(cls, data: Any) -> Any:
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
+
+class _EvidenceOut(_Out):
     segment: int
     quote: str
 
+    @field_validator("segment", mode="before")
+    @classmethod
+    def _segment_id(cls, value: Any) -> Any:
+        """A segment id as a model may write it ("[3]", "3", "segment 3"); one with no number cites no segment
+        (-1), so its quote is looked for in the transcript and the draft does not fail over it."""
+        if isinstance(value, str):
+            number = re.search(r"\d+", value)
+            return int(number.group()) if number else -1
+        return value
 
-class _StatementOut(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+
+class _StatementOut(_Out):
     text: str
     evidence: list[_EvidenceOut] = Field(default_factory=list)
 
 
-class _SectionOut(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class _SectionOut(_Out):
     id: str
     text: str = ""
     statements: list[_StatementOut] = Field(default_factory=list)
 
 
-class _GoalOut(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class _GoalOut(_Out):
     text: str
     activity: str
     measure: str = TO_AGREE
@@ -703,10 +839,9 @@ class _GoalOut(BaseModel):
     evidence: list[_EvidenceOut] = Field(default_factory=list)
 
 
-class DraftOut(BaseModel):
+class DraftOut(_Out):
     """What a chat model must return."""
 
-    model_config = ConfigDict(extra="ignore")
     sections: list[_SectionOut]
     goals: list[_GoalOut] = Field(default_factory=list)
 
@@ -736,9 +871,23 @@ class ModelDrafter:
         system, user = template.prompt.render(transcript=transcript_lines(transcript), sections=sections_text)
         before = _usage_snapshot(self.chat)
         out = self.chat.structured(system, user, DraftOut)
-        by_id = {s.id: s for s in out.sections}
+        by_id: dict[str, _SectionOut] = {}
         sections: list[Section] = []
         warnings: list[str] = []
+        for returned in out.sections:
+            if returned.id in by_id:  # a section returned twice: keep what each says, in the order given
+                first = by_id[returned.id]
+                by_id[returned.id] = _SectionOut(
+                    id=returned.id,
+                    text="\n".join(t for t in (first.text.strip(), returned.text.strip()) if t),
+                    statements=first.statements + returned.statements,
+                )
+            else:
+                by_id[returned.id] = returned
+        for sid in sorted({s.id for s in out.sections}):
+            times = sum(1 for s in out.sections if s.id == sid)
+            if times > 1:
+                warnings.append(f"the model returned the '{sid}' section {times} times; all their statements are kept")
         known = {s.id for s in template.sections}
         for extra in sorted(set(by_id) - known):
             warnings.append(f"the model returned a section '{extra}' the template does not have; it was left out")

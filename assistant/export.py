@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from assistant.accounts import can
+from assistant.directory import LOCAL_TIME
 from assistant.errors import BadInput, NotAllowed
 from assistant.review import goals_section
 
@@ -29,6 +30,10 @@ FORMATS: dict[str, tuple[str, str]] = {
 EXPORTABLE = ("approved", "signed_off")
 PLACEHOLDER = re.compile(r"\[[A-Z_]+_\d+\]")
 UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+LINE_BREAKS = re.compile(r"\r\n?|[\v\f\x85\u2028\u2029]")
+# control characters (a pasted or transcribed text can hold them) that no document format can carry; a BOM
+CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufeff]")
+UNSUPPORTED_MARK = "[check: no quote supports this]"  # as assistant.drafting marks a line nothing supports
 
 
 def pseudonymise(text: str, mapping: dict[str, str]) -> str:
@@ -100,13 +105,23 @@ def document(
     facts.append(("Status", draft["status"].replace("_", " ")))
     if draft.get("signed_off_by"):
         when = draft.get("signed_off_at")
-        stamp = when.astimezone().strftime("%d %b %Y %H:%M") if isinstance(when, datetime) else str(when or "")
+        stamp = uk_time(when) if isinstance(when, datetime) else str(when or "")
         facts.append(("Signed off", f"{draft['signed_off_by']} {stamp}".strip()))
     doc = Document(title or _template_title(content.get("template", draft.get("template", ""))), facts, sections, goals)
-    doc = doc.map_text(lambda t: pseudonymise(t, mapping))
+    doc = doc.map_text(lambda t: pseudonymise(plain_text(t), mapping))
     if reidentify_names:
         doc = doc.map_text(lambda t: reidentify(t, mapping))
     return doc
+
+
+def uk_time(when: datetime) -> str:
+    """A stored time (UTC) as the service reads it: UK time, said so."""
+    return f"{when.astimezone(LOCAL_TIME):%d %b %Y %H:%M} (UK time)"
+
+
+def plain_text(text: str) -> str:
+    """The text with any line break as a newline, and no control characters or BOM that a format cannot hold."""
+    return CONTROL.sub("", LINE_BREAKS.sub("\n", text))
 
 
 def _may_reidentify(user: dict[str, str] | None) -> None:
@@ -127,10 +142,20 @@ def _goals(content: dict[str, Any]) -> list[str]:
     as the OT last edited them, and the drafted ones would repeat them or, once edited, contradict them."""
     if goals_section(content) is not None:
         return []
-    return [
-        g["text"] + (f" (measure: {g['measure']}; by: {g['timeframe']})" if g.get("measure") else "")
-        for g in content.get("goals", [])
+    return [_goal_line(g) for g in content.get("goals", [])]
+
+
+def _goal_line(goal: dict[str, Any]) -> str:
+    """A goal as the note states it, with its measure and time the text does not already say (who supports the
+    person is not exported), marked for checking when nothing said supports it."""
+    text = goal["text"]
+    parts = [
+        f"{label}: {goal[key]}"
+        for key, label in (("measure", "how much"), ("timeframe", "by when"))
+        if goal.get(key) and goal[key].lower() not in text.lower()
     ]
+    line = f"{text} ({'; '.join(parts)})" if parts else text
+    return f"{UNSUPPORTED_MARK} {line}" if goal.get("flagged") else line
 
 
 def _titled(content: dict[str, Any]) -> list[tuple[str, str]]:
@@ -156,13 +181,34 @@ def render(doc: Document, fmt: str) -> bytes:
     raise BadInput(f"unknown export format '{fmt}'; choose one of: {', '.join(FORMATS)}")
 
 
+# What Markdown reads as markup inside a line: an escape, emphasis, code, HTML or an autolink, a link's target,
+# an entity ("_" only at a word's edge: [PERSON_1] stays as it is) ...
+MD_INLINE = re.compile(r"[\\`*<>]|(?<!\w)_|_(?!\w)|(?<=\])\(|(?<=!)\[|&(?=#?\w+;)")
+# ... and at a line's start (once the above is escaped): a heading, list item, rule, fence, table row or link
+# definition ("[x]: url"; a placeholder, "[PERSON_1] consented.", stays as it is); an ordered list item ("1. ")
+# is escaped at its full stop.
+MD_LINE_START = re.compile(r"^(?:#|[-+=|~]|\[(?=[^\]]*\]:))")
+MD_ORDERED = re.compile(r"^(\d+)([.)])(?=\s|$)")
+
+
+def md_text(line: str) -> str:
+    """One line of the note as Markdown that shows exactly that text: nothing in it becomes markup."""
+    line = MD_INLINE.sub(lambda m: "\\" + m.group(), line.strip())
+    return MD_ORDERED.sub(r"\1\\\2", MD_LINE_START.sub(lambda m: "\\" + m.group(), line))
+
+
 def to_markdown(doc: Document) -> str:
-    lines = [f"# {doc.title}", ""]
-    lines += [f"- **{k}:** {v}" for k, v in doc.facts]
+    """The note as Markdown. Its text is escaped, each line its own paragraph (Markdown would run the lines of
+    a section together), so the document shows what the note says, and nothing in it becomes markup."""
+    lines = [f"# {md_text(doc.title)}", ""]
+    lines += [f"- **{md_text(k)}:** {md_text(v)}" for k, v in doc.facts]
     for heading, text in doc.sections:
-        lines += ["", f"## {heading}", "", text]
+        lines += ["", f"## {md_text(heading)}"]
+        for line in text.split("\n"):
+            if line.strip():
+                lines += ["", md_text(line)]
     if doc.goals:
-        lines += ["", "## Goals", ""] + [f"{i}. {g}" for i, g in enumerate(doc.goals, 1)]
+        lines += ["", "## Goals", ""] + [f"{i}. {md_text(g)}" for i, g in enumerate(doc.goals, 1)]
     return "\n".join(lines) + "\n"
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import streamlit as st
 
+from assistant.directory import LOCAL_TIME
 from assistant.services import Services, get_services
 
 COORDINATOR_TEMPLATES = ("care_plan_entry", "supporting_letter")
@@ -85,7 +86,7 @@ def _comment_heading(decision: dict[str, Any], titles: dict[str, str]) -> str:
     """Who commented, where, on which version and when: 'lee on “Referral” (version 2, 03 Mar 2026 14:05)'."""
     section = decision["section_id"]
     where = f" on “{titles.get(section, section)}”" if section else ""
-    when = decision["created_at"].astimezone()  # local time
+    when = decision["created_at"].astimezone(LOCAL_TIME)  # UK time, as the service works
     return f"{decision['reviewer']}{where} (version {decision['version']}, {when:%d %b %Y %H:%M})"
 
 

@@ -11,6 +11,7 @@ import streamlit as st
 
 from assistant import review
 from assistant.accounts import can
+from assistant.directory import LOCAL_TIME
 from assistant.drafting import NOT_DISCUSSED
 from assistant.errors import ConflictError, ReconnectError, StoreError
 from assistant.records import Segment, Transcript
@@ -115,7 +116,9 @@ def picker_labels(mine: list[dict[str, Any]]) -> dict[str, str]:
     """id -> reference, with the day it was created where two share a reference."""
     refs = [a["reference"] for a in mine]
     when = {
-        a["id"]: f" ({a['created_at'].astimezone():%d %b %Y %H:%M})" for a in mine if refs.count(a["reference"]) > 1
+        a["id"]: f" ({a['created_at'].astimezone(LOCAL_TIME):%d %b %Y %H:%M})"
+        for a in mine
+        if refs.count(a["reference"]) > 1
     }
     return {a["id"]: a["reference"] + when.get(a["id"], "") for a in mine}
 
@@ -446,7 +449,7 @@ def offer_autosave(draft: dict[str, Any]) -> None:
 
 
 def local_time(pending: dict[str, Any]) -> str:
-    return str(pending["saved_at"].astimezone().strftime("%H:%M:%S"))
+    return str(pending["saved_at"].astimezone(LOCAL_TIME).strftime("%H:%M:%S"))
 
 
 def keep_stale(draft: dict[str, Any], pending: dict[str, Any]) -> None:

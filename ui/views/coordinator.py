@@ -8,6 +8,7 @@ import streamlit as st
 
 from assistant import export, review
 from assistant.accounts import can
+from assistant.directory import LOCAL_TIME
 from assistant.errors import ReconnectError
 from assistant.records import Transcript
 from assistant.store import EDITABLE
@@ -115,7 +116,7 @@ def draft_panel(
         made = drafted[latest["id"]]
         st.info(
             f"{NAMES[kind]} already drafted from version {note['version']} of this note, by {made['author']} "
-            f"on {made['created_at'].astimezone():%d %b %Y %H:%M}: it is below."
+            f"on {made['created_at'].astimezone(LOCAL_TIME):%d %b %Y %H:%M}: it is below."
         )
         left, right = st.columns(2)
         left.button("Open it", key="coord_open", on_click=open_output, args=(latest["id"],))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from assistant import review
+from assistant.directory import LOCAL_TIME
 from assistant.errors import ReconnectError
 from ui.common import audit_once, evidence_popover, keep_pick, services, user
 
@@ -58,7 +59,7 @@ def page() -> None:
     owner = review.owner(svc.store, draft)
     allowed = [a for a in review.allowed_steps(me, draft, owner) if a in ACTIONS]
     if draft["status"] == "signed_off":
-        signed_at = draft["signed_off_at"].astimezone()  # local time
+        signed_at = draft["signed_off_at"].astimezone(LOCAL_TIME)  # UK time, as the service works
         st.success(f"Signed off by {draft['signed_off_by']} at {signed_at:%d %b %Y %H:%M}; locked.")
     if error := st.session_state.pop(f"review-error-{did}", None):
         st.error(error)
@@ -107,7 +108,7 @@ def page() -> None:
         with st.expander("History"):
             for d in history:
                 where = f" ({d['section_id']})" if d["section_id"] else ""
-                when = d["created_at"].astimezone()
+                when = d["created_at"].astimezone(LOCAL_TIME)
                 st.caption(f"{when:%d %b %H:%M} {d['reviewer']} {d['decision']}{where}: {d['comment']}")
 
 
