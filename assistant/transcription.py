@@ -35,7 +35,7 @@ from assistant.audio import SAMPLE_RATE, AudioChunk, AudioFile, inspect_audio, r
 from assistant.errors import AudioError, ModelError
 from assistant.records import Segment, Transcript, Word
 from assistant.settings import Settings
-from assistant.speakers import ChannelLoudness, drop_crosstalk, infer_roles, label_by_channel
+from assistant.speakers import ChannelLoudness, drop_crosstalk, label_by_channel, label_mono
 from assistant.transcript_guard import LOGPROB_FLOOR, doubtful_numbers, guard_segments, well_formed_numbers
 
 __all__ = [
@@ -399,8 +399,12 @@ class ChunkedTranscriber:
             kept, note = label_by_channel(kept)
             warnings.append(note)
         else:
-            kept = infer_roles(kept)
-            if kept:
+            # the recording is read again chunk by chunk: one voice vector per segment is kept, not the audio
+            kept, by_voice = label_mono(kept, ((c.start, c.samples) for c in read_chunks(info, self.chunk_seconds)))
+            if kept and by_voice:
+                warnings.append("speakers were told apart by voice and named OT or client from the words "
+                                "(mono recording): check the labels")
+            elif kept:
                 warnings.append("speakers were inferred from the words (mono recording): check the labels")
         if not self.word_timestamps:
             kept = [s.model_copy(update={"words": None}) if s.words else s for s in kept]

@@ -208,8 +208,9 @@ def main() -> None:
                 notes = [f"NHS digit-exact {len(found) - misses}/{len(found)}"
                          + (f" ({misses - len(unflagged)} of {misses} misses flagged for checking)" if misses else "")]
                 if kind == "mono":
-                    notes.append(f"roles inferred from words right {right:.0%} of speech time ({unknown:.0%} "
-                                 "unknown)")
+                    how = ("by voice, named from the words" if any("by voice" in w for w in transcript["warnings"])
+                           else "from the words")
+                    notes.append(f"roles inferred {how} right {right:.0%} of speech time ({unknown:.0%} unknown)")
                 else:
                     notes.append(f"roles by channel right {right:.1%} of scripted speech time")
                 row(model, f"{script} ({kind})", run, f"{error:.1%}", notes)

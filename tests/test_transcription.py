@@ -479,19 +479,21 @@ def test_when_both_models_may_mishear_a_read_back_nhs_number_then_it_is_never_le
 def test_when_a_wrong_nhs_number_is_heard_the_same_way_twice_then_no_second_model_changes_it(
     services: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """'four eight five, seven seven seven, three four five six' fails its own check digit as said: base
-    hears those digits again with the prompts, so they are kept and flagged, and no other model is asked
-    (it could mishear them into a number that passes). With 5 beams: see the next test for 3."""
+    """'four eight five, seven seven seven, three four five six' fails its own check digit as said. Where base
+    (5 beams) hears those ten digits again with the prompts, they are kept and flagged, and no other model is
+    asked (it could mishear them into a number that passes). That is how base hears the clip on the machine
+    this test was written on; on an AMD EPYC, whose int8 kernels differ, it hears eleven digits
+    ("7-8-8-8-7-7-7-3-4-5-6"), which is no whole number heard twice: then the number is still flagged."""
     base = services.transcriber
     monkeypatch.setattr(base, "settings", base.settings.model_copy(update={"whisper_beam_size": 5}))
-
-    def asked() -> None:
-        raise AssertionError("a second model was asked about a number heard the same way twice")
-
-    monkeypatch.setattr(base, "_second_model", asked)
+    asked: list[bool] = []
+    monkeypatch.setattr(base, "_second_model", lambda: asked.append(True))  # no model: nothing is heard again
     heard = base.transcribe(Path(__file__).parent / "data" / "nhs-number-wrong-espeak.flac")
-    (segment,) = [s for s in heard.segments if "4857773456" in re.sub(r"\D", "", s.text)]
-    assert "fails its check digit" in (segment.review_reason or "")
+    (segment,) = [s for s in heard.segments if re.search(r"\d", s.text)]
+    assert segment.low_confidence and "check the number" in (segment.review_reason or "")
+    if "4857773456" in re.sub(r"\D", "", segment.text):
+        assert not asked, "a second model was asked about a number heard the same way twice"
+        assert "fails its check digit" in (segment.review_reason or "")
 
 
 @pytest.mark.parametrize("beams", [3, 5])
@@ -499,11 +501,12 @@ def test_when_a_wrong_nhs_number_is_said_then_it_is_never_passed_unflagged(
     services: Any, monkeypatch: pytest.MonkeyPatch, beams: int
 ) -> None:
     """The same clip: with 3 beams base hears "485, salmon salmon salmon, 3456" (and "NHS" as "H&H"),
-    with 5 it hears the digits as said. Either way the OT is told to check the number."""
+    with 5 it hears the digits as said (on an AMD EPYC: "1485, salmon…" and "7-8-8-8-7-7-7-3-4-5-6").
+    Whatever is heard, the OT is told to check the number."""
     base = services.transcriber
     monkeypatch.setattr(base, "settings", base.settings.model_copy(update={"whisper_beam_size": beams}))
     heard = base.transcribe(Path(__file__).parent / "data" / "nhs-number-wrong-espeak.flac")
-    (segment,) = [s for s in heard.segments if "485" in s.text]
+    (segment,) = [s for s in heard.segments if re.search(r"\d", s.text)]
     assert segment.low_confidence
     assert "check the number" in (segment.review_reason or "")
 
