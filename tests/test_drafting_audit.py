@@ -11,22 +11,9 @@ from typing import Any
 import pytest
 
 from assistant import export
-from assistant.chat import ScriptedChat
-from assistant.drafting import TO_AGREE, UNSUPPORTED_MARK, ModelDrafter, draft_goals
-from assistant.records import Draft, Section, Segment, Transcript
-from assistant.templates import load_template
-
-
-def _transcript(*turns: tuple[str, str]) -> Transcript:
-    segments = [
-        Segment(id=i, start=i * 5.0, end=i * 5.0 + 4, text=text, speaker=speaker)  # type: ignore[arg-type]
-        for i, (speaker, text) in enumerate(turns)
-    ]
-    return Transcript(text=" ".join(s.text for s in segments), duration=60, language="en", model="t", segments=segments)
-
-
-def _model_draft(transcript: Transcript, reply: dict[str, Any]) -> Draft:
-    return ModelDrafter(ScriptedChat().enqueue(reply)).draft(transcript, load_template("ot_initial_assessment"))
+from assistant.drafting import TO_AGREE, UNSUPPORTED_MARK, draft_goals
+from assistant.records import Draft, Section
+from tests.test_drafting_evidence import _model_draft, _transcript
 
 
 def _section(draft: Draft, section: str) -> Section:
