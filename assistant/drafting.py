@@ -566,6 +566,9 @@ def draft_goals(transcript: Transcript) -> list[Goal]:
             continue
         if _negated_wish(utterance.text):
             continue
+        taken_back = next((u for u in by_segment[utterance.segment.id] if u.index == utterance.index + 1), None)
+        if taken_back is not None and TAKEN_BACK.match(taken_back.text):
+            continue
         wished = " ".join(_wish_clauses(utterance.text))
         if not wished:
             continue
@@ -670,8 +673,20 @@ AGREES = re.compile(
 
 
 def _negated_wish(text: str) -> bool:
-    positive = re.search(r"\b(?:i'd|i would) (?:really )?(?:love|like) to\b", text, re.I)
+    """The sentence turns a wish down and states none ("I don't want to go swimming"); one that goes on to
+    state one is not ("I don't want to go swimming, my goal is to walk to the shops")."""
+    positive = re.search(r"\b(?:(?:i'd|i would) (?:really )?(?:love|like) to|my goal is|i(?:'m| am) hoping to)\b",
+                         text, re.I)
     return bool(NEGATED_WISH.search(text)) and not positive
+
+
+# A next sentence that takes the wish back: "Actually no.", "On second thoughts…", "Actually, I don't think I
+# would." The wish before it is no goal.
+TAKEN_BACK = re.compile(
+    r"^\W*(?:actually,?\s+no\b|no,?\s+actually\b|on second thoughts?\b|scratch that\b|maybe not\b"
+    r"|(?:actually,?\s+|no,?\s+)?i\s+(?:don'?t|do not)\s+think\s+i\s+(?:would|will|could|can)\b(?!\s+\w))",
+    re.I,
+)
 
 
 def _wish_clauses(text: str) -> list[str]:

@@ -35,6 +35,8 @@ def _section(draft: Draft, section: str) -> Section:
         "People keep telling me I should get back to swimming.",
         "I don't think I want to go swimming.",
         "I'm not sure I'd like to go to the gym.",
+        "I'd love to go swimming. Actually no, I don't think I would.",
+        "I'd like to try boccia. On second thoughts, maybe not.",
     ],
 )
 def test_when_the_wish_is_someone_elses_or_denied_then_no_goal_is_written(said: str) -> None:
@@ -52,6 +54,8 @@ def test_when_the_wish_is_someone_elses_or_denied_then_no_goal_is_written(said: 
         ("I can't wait to get back to swimming.", "Swimming"),
         ("If they have a hoist I'd love to get back to swimming.", "Swimming"),
         ("When my daughter visits I want to go to the walking group.", "Walking"),
+        ("I don't want to go swimming, my goal is to walk to the shops.", "Walking"),
+        ("I'd love to go swimming. I don't think I can manage the steps yet, though.", "Swimming"),
     ],
 )
 def test_when_the_person_wishes_it_themselves_then_the_goal_stays(said: str, activity: str) -> None:
