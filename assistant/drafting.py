@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -26,7 +27,7 @@ from assistant.activities import Concept, activity_list
 from assistant.chat import ChatModel
 from assistant.embedding import Embedder
 from assistant.errors import BadInput
-from assistant.records import Draft, Evidence, Goal, Section, Segment, Statement, Transcript
+from assistant.records import PLACEHOLDER, Draft, Evidence, Goal, Section, Segment, Statement, Transcript
 from assistant.templates import Template
 
 T = TypeVar("T", bound=BaseModel)
@@ -148,7 +149,6 @@ def check_quote(evidence: Evidence, segments: dict[int, Segment]) -> tuple[bool,
 # Numbers and dates a statement or goal gives must be in the segments it quotes: a model's "walks 500 yards"
 # on "I can walk about two hundred yards", or "by June" nobody said, is flagged.
 NOT_SAID = "the {what} says {figures}, which the segments it quotes do not say: check it or correct it"
-_PLACEHOLDER = re.compile(r"\[[A-Z_]+_\d+\]")
 _FIGURE_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
 _UNITS = (
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
@@ -191,7 +191,7 @@ def _figures(text: str, said: bool) -> dict[str, str]:
                     found.setdefault(str(value), word)
         run.clear()
 
-    for token in _FIGURE_TOKEN.findall(_norm(_PLACEHOLDER.sub(" ", text))):
+    for token in _FIGURE_TOKEN.findall(_norm(PLACEHOLDER.sub(" ", text))):
         value = _CARDINALS.get(token, _SCALES.get(token))
         if value is None and token == "twice":
             value = 2
@@ -566,8 +566,9 @@ def draft_goals(transcript: Transcript) -> list[Goal]:
             continue
         if _negated_wish(utterance.text):
             continue
-        taken_back = next((u for u in by_segment[utterance.segment.id] if u.index == utterance.index + 1), None)
-        if taken_back is not None and TAKEN_BACK.match(taken_back.text):
+        # the next sentence of the turn: it may take the wish back, or say how much or when
+        after = next((u for u in by_segment[utterance.segment.id] if u.index == utterance.index + 1), None)
+        if after is not None and TAKEN_BACK.match(after.text):
             continue
         wished = " ".join(_wish_clauses(utterance.text))
         if not wished:
@@ -586,8 +587,6 @@ def draft_goals(transcript: Transcript) -> list[Goal]:
         seen.add(activity)
         # The wish sentence's turned-down part says nothing about the goal ("stop walking with a frame").
         window = [(utterance, wished)]
-        turn = by_segment[utterance.segment.id]
-        after = next((u for u in turn if u.index == utterance.index + 1), None)
         if after is not None and all(c.label == activity for c, _ in activities.mentions(after.text)):
             window.append((after, after.text))
         parts: dict[str, str] = {}
@@ -899,8 +898,8 @@ class ModelDrafter:
                 )
             else:
                 by_id[returned.id] = returned
-        for sid in sorted({s.id for s in out.sections}):
-            times = sum(1 for s in out.sections if s.id == sid)
+        returned_times = Counter(s.id for s in out.sections)
+        for sid, times in sorted(returned_times.items()):
             if times > 1:
                 warnings.append(f"the model returned the '{sid}' section {times} times; all their statements are kept")
         known = {s.id for s in template.sections}

@@ -18,7 +18,9 @@ from typing import Any, Literal
 
 from assistant.accounts import can
 from assistant.directory import LOCAL_TIME
+from assistant.drafting import UNSUPPORTED_MARK
 from assistant.errors import BadInput, NotAllowed
+from assistant.records import PLACEHOLDER
 from assistant.review import goals_section
 
 Format = Literal["md", "docx", "pdf"]
@@ -28,12 +30,10 @@ FORMATS: dict[str, tuple[str, str]] = {
     "pdf": ("application/pdf", ".pdf"),
 }
 EXPORTABLE = ("approved", "signed_off")
-PLACEHOLDER = re.compile(r"\[[A-Z_]+_\d+\]")
 UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 LINE_BREAKS = re.compile(r"\r\n?|[\v\f\x85\u2028\u2029]")
 # control characters (a pasted or transcribed text can hold them) that no document format can carry; a BOM
 CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufeff]")
-UNSUPPORTED_MARK = "[check: no quote supports this]"  # as assistant.drafting marks a line nothing supports
 
 
 def pseudonymise(text: str, mapping: dict[str, str]) -> str:

@@ -6,6 +6,7 @@ form (``model_dump(mode="json")``) is the CLI contract in DESIGN.md.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any, Literal
 
@@ -116,6 +117,10 @@ SPEAKER_LABELS["unknown"] = "unknown"
 
 
 # ── redaction ───────────────────────────────────────────────────────────────
+
+
+# How a redacted detail reads in a text: "[PERSON_1]", "[NHS_NUMBER_2]".
+PLACEHOLDER = re.compile(r"\[[A-Z_]+_\d+\]")
 
 
 class Finding(Record):

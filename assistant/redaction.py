@@ -45,7 +45,7 @@ from assistant.recognizers import (
     said_as_month,
 )
 from assistant.recognizers import NOT_NAMES as RECOGNISER_NOT_NAMES
-from assistant.records import Finding, Redaction
+from assistant.records import PLACEHOLDER, Finding, Redaction
 from assistant.settings import Settings
 
 __all__ = [
@@ -124,7 +124,6 @@ DIRECT_IDENTIFIERS = frozenset(
 GUARDED_TYPES = (DIRECT_IDENTIFIERS - {"PERSON"}) | {"PASSPORT", "DRIVING_LICENCE", "CARD_NUMBER", "BANK_ACCOUNT"}
 
 TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "doctor", "nurse", "sir", "dame", "lady", "lord"})
-PLACEHOLDER = re.compile(r"\[[A-Z_]+_\d+\]")
 GREETING = re.compile(
     r"(?:Good\s+)?(?:Morning|Afternoon|Evening|Hello|Hi|Hiya|Hey|Alright|Thanks|Ta|Dear|Bye|Cheers|Night),?\s+(?=\S)"
 )
@@ -429,13 +428,17 @@ def _loose(term: str) -> str:
     return r"(?<![\w])" + body + r"(?![\w])"
 
 
+# a digit of a reference as it may be heard: itself or its word ("oh" and "o" for a zero too)
+_DIGIT_SAID = {d: rf"(?:{d}|{word})" for d, word in zip("0123456789", _UNITS_SAID, strict=True)} | {
+    "0": r"(?:0|zero|oh|o)"
+}
+
+
 def _reference(value: str) -> str:
     """A regex for a reference ("AB-1234", "K123456") however it is said or written: its letters and digits in
     order, with or without the spaces and marks between ("A B 1 2 3 4", "AB/1234"), digits also as words
     ("A B one two three four"; a zero as "oh" too)."""
-    said = {d: rf"(?:{d}|{word})" for d, word in zip("0123456789", _UNITS_SAID, strict=True)}
-    said["0"] = r"(?:0|zero|oh|o)"
-    parts = [said.get(ch, re.escape(ch)) for ch in value if ch.isalnum()]
+    parts = [_DIGIT_SAID.get(ch, re.escape(ch)) for ch in value if ch.isalnum()]
     return r"(?<![\w])" + r"[\s\-./,]*".join(parts) + r"(?![\w])"
 
 

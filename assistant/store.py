@@ -236,6 +236,14 @@ def _audit_hash(prev_hash: str, at: str, actor: str, action: str, subject: str, 
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def _with_reference(conn: Connection, reference: str) -> dict[str, Any] | None:
+    wanted = reference.strip().casefold()
+    for row in conn.execute(select(assessments.c.id, assessments.c.reference, assessments.c.ot)).mappings():
+        if row["reference"].strip().casefold() == wanted:
+            return dict(row)
+    return None
+
+
 class Store:
     """Typed access to the store. One instance per process; thread-safe through SQLAlchemy's pool."""
 
@@ -293,10 +301,9 @@ class Store:
         assessment_id = new_id()
         with self.tx() as conn:
             self._lock_for_write(conn)
-            wanted = reference.casefold()
-            for other in conn.scalars(select(assessments.c.reference)):
-                if other.strip().casefold() == wanted:
-                    raise StoreError(f"an assessment with reference {other.strip()} already exists")
+            other = _with_reference(conn, reference)
+            if other is not None:
+                raise StoreError(f"an assessment with reference {other['reference'].strip()} already exists")
             conn.execute(
                 insert(assessments).values(
                     id=assessment_id,
@@ -309,6 +316,11 @@ class Store:
                 )
             )
         return assessment_id
+
+    def assessment_with_reference(self, reference: str) -> dict[str, Any] | None:
+        """The assessment this reference names (spaces round it and letter case aside), or None."""
+        with self.tx() as conn:
+            return _with_reference(conn, reference)
 
     def assessment(self, assessment_id: str) -> dict[str, Any]:
         with self.tx() as conn:

@@ -93,11 +93,11 @@ def reference_problem(reference: str) -> str | None:
     wanted = reference.strip()
     if not wanted:
         return "Give the assessment a reference."
-    for other in services().store.list_assessments():
-        if other["reference"].strip().casefold() == wanted.casefold():
-            where = "pick it under Assessment below" if other["ot"] == user()["username"] else "another OT's"
-            return f"An assessment with reference {other['reference']} already exists ({where}). Use another."
-    return None
+    other = services().store.assessment_with_reference(wanted)
+    if other is None:
+        return None
+    where = "pick it under Assessment below" if other["ot"] == user()["username"] else "another OT's"
+    return f"An assessment with reference {other['reference']} already exists ({where}). Use another."
 
 
 def pick_assessment(mine: list[dict[str, Any]]) -> str:
