@@ -255,8 +255,10 @@ def verify_evidence(draft: Draft, transcript: Transcript) -> Draft:
         )
     goals = []
     for goal in draft.goals:
-        # the goal as the note states it, less its activity's name ("5-a-side" is no number anyone gave)
-        claim = re.sub(re.escape(goal.activity), " ", goal.text, flags=re.I) if goal.activity.strip() else goal.text
+        # the goal as the note states it, with its measure, support and time frame (a model may put a
+        # figure in those alone), less its activity's name ("5-a-side" is no number anyone gave)
+        stated = " ".join([goal.text, goal.measure, goal.support, goal.timeframe])
+        claim = re.sub(re.escape(goal.activity), " ", stated, flags=re.I) if goal.activity.strip() else stated
         evidence, flag = check(goal.evidence, "goal", goal.flagged, claim)
         goals.append(goal.model_copy(update={"evidence": evidence, "flagged": flag}))
     return draft.model_copy(update={"sections": sections, "goals": goals})

@@ -117,6 +117,26 @@ def test_when_a_model_writes_a_number_or_month_nobody_said_then_the_statement_an
     assert f"{UNSUPPORTED_MARK} Walks 500 yards" in _section(draft, "mobility_transfers").text
 
 
+def test_when_a_models_goal_has_an_unsaid_figure_only_in_its_measure_or_time_frame_then_it_is_flagged() -> None:
+    wish = [{"segment": 1, "quote": "I'd love to swim again"}]
+    goal = {"text": "Swim again.", "activity": "Swimming", "evidence": wish}
+    draft = _model_draft(
+        WALK,
+        {
+            "sections": [],
+            "goals": [
+                {**goal, "measure": "twice a week", "timeframe": "within 12 weeks"},
+                {**goal, "activity": "Swimming lessons", "measure": "30 lengths", "support": "with a friend"},
+                {**goal, "activity": "Pool", "measure": "twice a week", "support": "on her own"},
+            ],
+        },
+    )
+    by_timeframe, by_measure, said = draft.goals
+    assert by_timeframe.flagged and "12" in by_timeframe.flagged
+    assert by_measure.flagged and "30" in by_measure.flagged
+    assert said.flagged is None
+
+
 def test_when_a_model_returns_nulls_or_a_bracketed_segment_id_then_the_draft_is_still_made() -> None:
     draft = _model_draft(
         WALK,
