@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -109,15 +110,25 @@ class ActivityList:
         Negated mentions are dropped altogether.
         """
         seen: dict[str, tuple[Concept, bool]] = {}
-        for match in self._pattern.finditer(text):
+        for concept, match in self._named(text):
             word = match.group(1).lower()
-            concept = self.by_label[word]
-            if NEGATION.search(text[max(0, match.start() - 40) : match.start()]):
-                continue
             firm = word not in AMBIGUOUS and concept.label.lower() not in AMBIGUOUS
             previous = seen.get(concept.id)
             seen[concept.id] = (concept, firm or (previous is not None and previous[1]))
         return list(seen.values())
+
+    def first_named(self, text: str) -> list[tuple[Concept, int, int]]:
+        """Each concept named (not negated) in the text, once, with the start and end of its first
+        mention, in text order."""
+        seen: dict[str, tuple[Concept, int, int]] = {}
+        for concept, match in self._named(text):
+            seen.setdefault(concept.id, (concept, match.start(), match.end()))
+        return list(seen.values())
+
+    def _named(self, text: str) -> Iterator[tuple[Concept, re.Match[str]]]:
+        for match in self._pattern.finditer(text):
+            if not NEGATION.search(text[max(0, match.start() - 40) : match.start()]):
+                yield self.by_label[match.group(1).lower()], match
 
     def family(self, concept: Concept, depth: int = 3) -> set[str]:
         """The concept's preferred and alternative labels and those of its narrower concepts, lower-cased."""

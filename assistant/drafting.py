@@ -55,7 +55,8 @@ FREQUENCY = re.compile(
 )
 SUPPORT = re.compile(
     r"\b(?:with (?:my |a |the )?(?:daughter|son|wife|husband|carer|partner|friend|hoist|pool pod|stick|frame"
-    r"|help|support|someone))\b",
+    r"|help|support|someone)|on (?:my|his|her|their) own|by (?:myself|himself|herself|themselves)"
+    r"|independently|without (?:any )?help)\b",
     re.I,
 )
 TIMEFRAME = re.compile(
@@ -550,6 +551,8 @@ def draft_goals(transcript: Transcript) -> list[Goal]:
     person's own words just before it in the same turn, or from the OT's question just before, but
     only when the person's answer agrees to it ("Bowls?" "Yes. I want to be back on the green"), never
     from a suggestion they do not take up ("Would you try boccia?" "I want to go home really").
+    A wish for two activities joined by "and", "or" or a comma ("the boccia group on my own, and swim once a
+    week") gives a goal for each, each with what its own part of the sentence says.
     Quantified performance, support and time period are filled only where said in the wish sentence
     or the one right after it in the same turn (and that one only when it names no other activity);
     otherwise they stay visible "[to agree]" placeholders.
@@ -575,46 +578,72 @@ def draft_goals(transcript: Transcript) -> list[Goal]:
         wished = " ".join(_wish_clauses(utterance.text))
         if not wished:
             continue
-        evidence = [Evidence(segment=utterance.segment.id, quote=utterance.text)]
-        found = [c for c, _ in activities.mentions(wished)]
-        if not found and ACTIVITY_VERB.search(wished):
+        heard = [Evidence(segment=utterance.segment.id, quote=utterance.text)]
+        wishes = _wished_activities(wished)
+        if not wishes and ACTIVITY_VERB.search(wished):
             found, context = _activity_nearby(transcript, positions[utterance.segment.id], by_segment, utterance)
+            wishes = [(found[0], wished)] if found else []
             if context is not None:
-                evidence.append(Evidence(segment=context.segment.id, quote=context.text))
-        if not found:
-            continue
-        activity = found[0].label
-        if activity in seen:
-            continue
-        seen.add(activity)
-        # The wish sentence's turned-down part says nothing about the goal ("stop walking with a frame").
-        window = [(utterance, wished)]
-        if after is not None and all(c.label == activity for c, _ in activities.mentions(after.text)):
-            window.append((after, after.text))
-        parts: dict[str, str] = {}
-        for key, pattern in (("measure", FREQUENCY), ("support", SUPPORT), ("timeframe", TIMEFRAME)):
-            for u, said in window:
-                hit = _first(pattern, said)
-                if hit:
-                    parts[key] = hit
-                    if all(e.quote != u.text for e in evidence):
-                        evidence.append(Evidence(segment=u.segment.id, quote=u.text))
-                    break
-        measure = parts.get("measure") or TO_AGREE
-        support = parts.get("support") or TO_AGREE
-        timeframe = parts.get("timeframe") or TO_AGREE
-        goals.append(
-            Goal(
-                text=f"{activity}: to take part in {activity.lower()}; how much: {measure}; support: {support}; "
-                f"by when: {timeframe}.",
-                activity=activity,
-                measure=measure,
-                support=support,
-                timeframe=timeframe,
-                evidence=evidence,
+                heard.append(Evidence(segment=context.segment.id, quote=context.text))
+        # the next sentence speaks for a wish when it names only that activity, or, after a wish for one
+        # activity, none (with two, "Twice a week" could be either)
+        named_after = {c.label for c, _ in activities.mentions(after.text)} if after is not None else set()
+        for concept, part in wishes:
+            activity = concept.label
+            if activity in seen:
+                continue
+            seen.add(activity)
+            evidence = list(heard)
+            # The wish sentence's turned-down part says nothing about the goal ("stop walking with a frame").
+            window = [(utterance, part)]
+            if after is not None and (named_after == {activity} or (not named_after and len(wishes) == 1)):
+                window.append((after, after.text))
+            parts: dict[str, str] = {}
+            for key, pattern in (("measure", FREQUENCY), ("support", SUPPORT), ("timeframe", TIMEFRAME)):
+                for u, said in window:
+                    hit = _first(pattern, said)
+                    if hit:
+                        parts[key] = hit
+                        if all(e.quote != u.text for e in evidence):
+                            evidence.append(Evidence(segment=u.segment.id, quote=u.text))
+                        break
+            measure = parts.get("measure") or TO_AGREE
+            support = parts.get("support") or TO_AGREE
+            timeframe = parts.get("timeframe") or TO_AGREE
+            goals.append(
+                Goal(
+                    text=f"{activity}: to take part in {activity.lower()}; how much: {measure}; support: {support}; "
+                    f"by when: {timeframe}.",
+                    activity=activity,
+                    measure=measure,
+                    support=support,
+                    timeframe=timeframe,
+                    evidence=evidence,
+                )
             )
-        )
     return _fold_broader(goals)
+
+
+# Between two activities a wish names, what makes the second a wish of its own: "I'd like to get to the
+# boccia group on my own, and swim once a week again"; without it the second is part of the first ("walk to
+# the swimming pool").
+ALSO_WISHED = re.compile(r"[,;]|\b(?:and|or|then|also|as well as|plus)\b", re.I)
+
+
+def _wished_activities(wished: str) -> list[tuple[Concept, str]]:
+    """Each activity the wish clauses name, with the part of them about it: from the wish's start (for the
+    first) or the word that joins it on (for the others) up to the next one's."""
+    parts: list[tuple[Concept, int]] = []
+    previous_end = 0
+    for concept, start, end in activity_list().first_named(wished):
+        joined = ALSO_WISHED.search(wished, previous_end, start)
+        if not parts:
+            parts.append((concept, 0))
+        elif joined:
+            parts.append((concept, joined.start()))
+        previous_end = end
+    ends = [at for _, at in parts[1:]] + [len(wished)] if parts else []
+    return [(concept, wished[at:end]) for (concept, at), end in zip(parts, ends, strict=True)]
 
 
 def _fold_broader(goals: list[Goal]) -> list[Goal]:

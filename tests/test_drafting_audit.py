@@ -63,6 +63,32 @@ def test_when_the_person_wishes_it_themselves_then_the_goal_stays(said: str, act
     assert [g.activity for g in draft_goals(transcript)] == [activity]
 
 
+@pytest.mark.parametrize(
+    ("said", "goals"),
+    [
+        (
+            "I would like to get to the boccia group on my own, and swim once a week again.",
+            [("Boccia", TO_AGREE, "on my own"), ("Swimming", "once a week", TO_AGREE)],
+        ),
+        ("I'd like to go swimming and walking with my friend.",
+         [("Swimming", TO_AGREE, TO_AGREE), ("Walking", TO_AGREE, "with my friend")]),
+        # the next sentence could be about either, so it is about neither ...
+        ("I want to swim and play boccia. Twice a week would be good.",
+         [("Swimming", TO_AGREE, TO_AGREE), ("Boccia", TO_AGREE, TO_AGREE)]),
+        # ... unless it names one
+        ("I want to swim and play boccia. Boccia twice a week would be good.",
+         [("Swimming", TO_AGREE, TO_AGREE), ("Boccia", "twice a week", TO_AGREE)]),
+        # a second activity not joined on is part of the first wish
+        ("I want to walk to the swimming pool by myself.", [("Walking", TO_AGREE, "by myself")]),
+    ],
+)
+def test_when_one_sentence_wishes_for_two_activities_then_each_gets_a_goal_with_its_own_figures(
+    said: str, goals: list[tuple[str, str, str]]
+) -> None:
+    transcript = _transcript(("OT", "What would you like to do?"), ("client", said))
+    assert [(g.activity, g.measure, g.support) for g in draft_goals(transcript)] == goals
+
+
 # ── a model's numbers, dates and odd JSON ───────────────────────────────────────────────────────
 
 WALK = _transcript(
