@@ -28,6 +28,7 @@ from assistant.chat import ChatModel
 from assistant.embedding import Embedder
 from assistant.errors import BadInput
 from assistant.records import PLACEHOLDER, Draft, Evidence, Goal, Section, Segment, Statement, Transcript
+from assistant.spoken_numbers import DIGITS, TEENS, TENS
 from assistant.templates import Template
 
 T = TypeVar("T", bound=BaseModel)
@@ -151,12 +152,7 @@ def check_quote(evidence: Evidence, segments: dict[int, Segment]) -> tuple[bool,
 # on "I can walk about two hundred yards", or "by June" nobody said, is flagged.
 NOT_SAID = "the {what} says {figures}, which the segments it quotes do not say: check it or correct it"
 _FIGURE_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
-_UNITS = (
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
-)  # fmt: skip
-_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-_CARDINALS = {w: n for n, w in enumerate(_UNITS)} | {w: 10 * n for n, w in enumerate(_TENS, 2)}
+_CARDINALS = {w: n for n, w in enumerate(DIGITS + TEENS)} | {w: 10 * n for n, w in enumerate(TENS, 2)}
 _SCALES = {"hundred": 100, "thousand": 1000}
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 # words a speaker may use for a number that a written statement is not read for ("one" is also a pronoun)

@@ -29,6 +29,9 @@ from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, Reco
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from assistant.nhs_number import nhs_checksum_ok
+from assistant.spoken_numbers import DIGITS
+from assistant.spoken_numbers import TEENS as TEEN_WORDS
+from assistant.spoken_numbers import TENS as TEN_WORDS
 
 __all__ = [
     "MODAL_NAMES",
@@ -257,18 +260,9 @@ def uk_recognizers() -> list[PatternRecognizer]:
 
 # ── spoken digit runs and spelled postcodes ─────────────────────────────────
 
-UNITS = {
-    "zero": "0", "oh": "0", "nought": "0", "nil": "0", "one": "1", "two": "2", "three": "3",
-    "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
-}  # fmt: skip
-TEENS = {
-    "ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14",
-    "fifteen": "15", "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19",
-}  # fmt: skip
-TENS = {
-    "twenty": "2", "thirty": "3", "forty": "4", "fifty": "5",
-    "sixty": "6", "seventy": "7", "eighty": "8", "ninety": "9",
-}  # fmt: skip
+UNITS = {"zero": "0", "oh": "0", "nought": "0", "nil": "0"} | {w: str(n) for n, w in enumerate(DIGITS) if n}
+TEENS = {w: str(n) for n, w in enumerate(TEEN_WORDS, 10)}
+TENS = {w: str(n) for n, w in enumerate(TEN_WORDS, 2)}  # the first digit: "twenty" -> "2"
 REPEAT = {"double": 2, "triple": 3, "treble": 3}
 
 _TOKEN = re.compile(r"\+44|[A-Za-z]+|\d+")

@@ -47,6 +47,7 @@ from assistant.recognizers import (
 from assistant.recognizers import NOT_NAMES as RECOGNISER_NOT_NAMES
 from assistant.records import PLACEHOLDER, Finding, Redaction
 from assistant.settings import Settings
+from assistant.spoken_numbers import DIGITS, in_words
 
 __all__ = [
     "DIRECT_IDENTIFIERS",
@@ -287,32 +288,6 @@ class KnownMatch:
 
 BUILDING = re.compile(rf"\b(?:{BUILDING_WORDS})\b")
 HOUSE_AFTER = re.compile(rf"[ \t]+(?:{BUILDING_WORDS})\b")  # right after a name: "Rose Cottage", not a person
-_UNITS_SAID = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-_TENS_SAID = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-_TEENS_SAID = [
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-
-
-def _cardinal(n: int) -> str:
-    if n < 10:
-        return _UNITS_SAID[n]
-    if n < 20:
-        return _TEENS_SAID[n - 10]
-    if n < 100:
-        return _TENS_SAID[n // 10] + ("" if n % 10 == 0 else " " + _UNITS_SAID[n % 10])
-    rest = n % 100
-    return _UNITS_SAID[n // 100] + " hundred" + ("" if rest == 0 else " and " + _cardinal(rest))
-
 
 def _said(part: str) -> list[str]:
     """A written address line and the ways its numbers are said: '22' as 'twenty two' and 'two two'."""
@@ -321,8 +296,8 @@ def _said(part: str) -> list[str]:
     if numbers:
         cardinal, digits = part, part
         for number in numbers:
-            cardinal = re.sub(rf"\b{number}\b", _cardinal(int(number)), cardinal, count=1)
-            digits = re.sub(rf"\b{number}\b", " ".join(_UNITS_SAID[int(d)] for d in number), digits, count=1)
+            cardinal = re.sub(rf"\b{number}\b", in_words(int(number)), cardinal, count=1)
+            digits = re.sub(rf"\b{number}\b", " ".join(DIGITS[int(d)] for d in number), digits, count=1)
         forms += [f for f in (cardinal, digits) if f not in forms]
     return forms
 
@@ -429,7 +404,7 @@ def _loose(term: str) -> str:
 
 
 # a digit of a reference as it may be heard: itself or its word ("oh" and "o" for a zero too)
-_DIGIT_SAID = {d: rf"(?:{d}|{word})" for d, word in zip("0123456789", _UNITS_SAID, strict=True)} | {
+_DIGIT_SAID = {d: rf"(?:{d}|{word})" for d, word in zip("0123456789", DIGITS, strict=True)} | {
     "0": r"(?:0|zero|oh|o)"
 }
 
