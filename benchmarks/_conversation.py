@@ -60,6 +60,8 @@ _AMERICAN_WORDS = {"practise": "practice", "practised": "practiced", "practising
                    "pyjamas": "pajamas", "mould": "mold", "travelled": "traveled", "travelling": "traveling",
                    "cancelled": "canceled", "labelled": "labeled"}
 
+# 4857773456 fails the modulus-11 check, so no real NHS number could be it: the transcriber flags it however
+# well it is heard (as it must), and digit-exactness is still scored. Kept: every home-visit figure used it.
 NHS_NUMBERS = ["9434765919", "4010232137", "4857773456"]
 PHONE_NUMBERS = ["07700900123", "07700900456", "01245421421"]
 POSTCODES = ["CM1 1AB", "CO4 3SQ"]
