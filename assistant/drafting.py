@@ -550,8 +550,8 @@ def draft_goals(transcript: Transcript) -> list[Goal]:
     A wish for two activities joined by "and", "or" or a comma ("the boccia group on my own, and swim once a
     week") gives a goal for each, each with what its own part of the sentence says.
     Quantified performance, support and time period are filled only where said in the wish sentence
-    or the one right after it in the same turn (and that one only when it names no other activity);
-    otherwise they stay visible "[to agree]" placeholders.
+    or the one right after it in the same turn (and that one only when it names no other activity, and,
+    after a wish for two, only when it names this one); otherwise they stay visible "[to agree]" placeholders.
     """
     goals: list[Goal] = []
     seen: set[str] = set()
