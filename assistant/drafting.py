@@ -581,6 +581,8 @@ def draft_goals(transcript: Transcript) -> list[Goal]:
             wishes = [(found[0], wished)] if found else []
             if context is not None:
                 heard.append(Evidence(segment=context.segment.id, quote=context.text))
+        if not wishes:
+            continue
         # the next sentence speaks for a wish when it names only that activity, or, after a wish for one
         # activity, none (with two, "Twice a week" could be either)
         named_after = {c.label for c, _ in activities.mentions(after.text)} if after is not None else set()
@@ -632,10 +634,9 @@ def _wished_activities(wished: str) -> list[tuple[Concept, str]]:
     parts: list[tuple[Concept, int]] = []
     previous_end = 0
     for concept, start, end in activity_list().first_named(wished):
-        joined = ALSO_WISHED.search(wished, previous_end, start)
         if not parts:
             parts.append((concept, 0))
-        elif joined:
+        elif joined := ALSO_WISHED.search(wished, previous_end, start):
             parts.append((concept, joined.start()))
         previous_end = end
     ends = [at for _, at in parts[1:]] + [len(wished)] if parts else []

@@ -28,10 +28,8 @@ from typing import Any
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from assistant import spoken_numbers
 from assistant.nhs_number import nhs_checksum_ok
-from assistant.spoken_numbers import DIGITS
-from assistant.spoken_numbers import TEENS as TEEN_WORDS
-from assistant.spoken_numbers import TENS as TEN_WORDS
 
 __all__ = [
     "MODAL_NAMES",
@@ -260,9 +258,11 @@ def uk_recognizers() -> list[PatternRecognizer]:
 
 # ── spoken digit runs and spelled postcodes ─────────────────────────────────
 
-UNITS = {"zero": "0", "oh": "0", "nought": "0", "nil": "0"} | {w: str(n) for n, w in enumerate(DIGITS) if n}
-TEENS = {w: str(n) for n, w in enumerate(TEEN_WORDS, 10)}
-TENS = {w: str(n) for n, w in enumerate(TEN_WORDS, 2)}  # the first digit: "twenty" -> "2"
+UNITS = {"zero": "0", "oh": "0", "nought": "0", "nil": "0"} | {
+    w: str(n) for n, w in enumerate(spoken_numbers.DIGITS) if n
+}
+TEENS = {w: str(n) for n, w in enumerate(spoken_numbers.TEENS, 10)}
+TENS = {w: str(n) for n, w in enumerate(spoken_numbers.TENS, 2)}  # the first digit: "twenty" -> "2"
 REPEAT = {"double": 2, "triple": 3, "treble": 3}
 
 _TOKEN = re.compile(r"\+44|[A-Za-z]+|\d+")
