@@ -630,14 +630,16 @@ ALSO_WISHED = re.compile(r"[,;]|\b(?:and|or|then|also|as well as|plus)\b", re.I)
 
 def _wished_activities(wished: str) -> list[tuple[Concept, str]]:
     """Each activity the wish clauses name, with the part of them about it: from the wish's start (for the
-    first) or the word that joins it on (for the others) up to the next one's."""
+    first) or the last word that joins it on (for the others) up to the next one's."""
     parts: list[tuple[Concept, int]] = []
     previous_end = 0
     for concept, start, end in activity_list().first_named(wished):
         if not parts:
             parts.append((concept, 0))
-        elif joined := ALSO_WISHED.search(wished, previous_end, start):
-            parts.append((concept, joined.start()))
+        elif joins := list(ALSO_WISHED.finditer(wished, previous_end, start)):
+            # the last joining word before it: "swimming, twice a week, and the boccia group" leaves "twice a
+            # week" with the swimming
+            parts.append((concept, joins[-1].start()))
         previous_end = end
     ends = [at for _, at in parts[1:]] + [len(wished)] if parts else []
     return [(concept, wished[at:end]) for (concept, at), end in zip(parts, ends, strict=True)]

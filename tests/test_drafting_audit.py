@@ -78,6 +78,9 @@ def test_when_the_person_wishes_it_themselves_then_the_goal_stays(said: str, act
         # ... unless it names one
         ("I want to swim and play boccia. Boccia twice a week would be good.",
          [("Swimming", TO_AGREE, TO_AGREE), ("Boccia", "twice a week", TO_AGREE)]),
+        # what is said between the two goes with the first, up to the word that joins the second on
+        ("I would like to get back to swimming, twice a week, and the boccia group on my own.",
+         [("Swimming", "twice a week", TO_AGREE), ("Boccia", TO_AGREE, "on my own")]),
         # a second activity not joined on is part of the first wish
         ("I want to walk to the swimming pool by myself.", [("Walking", TO_AGREE, "by myself")]),
     ],
