@@ -24,6 +24,8 @@ __all__ = [
     "is_known_hallucination",
     "low_confidence_reason",
     "repetition_loop",
+    "syllables",
+    "too_fast",
     "well_formed_numbers",
 ]
 
@@ -50,9 +52,22 @@ _ON_SILENCE = re.compile("|".join(f"(?:{p})" for p in INVENTED_ON_SILENCE))
 _DIGIT_LOOP = re.compile(r"(\d)(?:\W{0,2}\1){7,}")
 # twelve or more, longer than any UK number, is cut to one, and flagged (tiny.en wrote "9-9-9-…" 52 times)
 _DIGIT_RUNAWAY = re.compile(r"(\d)(?:\W{0,2}\1){11,}")
-# one letter spelled eight or more times in a row ("B.O.P.P.P.P.P.P.P.P"): no one spells that, it is a
-# decoding loop (seen on a stretch of near-silence at the end of a turn)
-_LETTER_LOOP = re.compile(r"\b([A-Za-z])(?:[\s.,-]{1,2}\1\b){7,}[.,-]?")
+# one to three letters spelled over and over, eight letters or more in all ("B.O.P.P.P.P.P.P.P.P",
+# "P.O.P.O.P.O.P.O"): no one spells that, it is a decoding loop (seen on near-silence at the end of a
+# turn, and after a phone number heard again)
+_LETTER_LOOP = re.compile(r"\b((?:[A-Za-z][\s.,-]{1,2}){1,3}?)\1{3,}(?:[A-Za-z]\b[.,-]?)?")
+LOOPED_LETTERS = 8
+
+
+def _letter_loops(text: str) -> list[re.Match[str]]:
+    return [m for m in _LETTER_LOOP.finditer(text) if sum(ch.isalpha() for ch in m.group(0)) >= LOOPED_LETTERS]
+
+
+def _cut_letter_loops(text: str, by: str | None = None) -> str:
+    """``text`` with each letter loop replaced by ``by``, or by one pass of it ("P.O")."""
+    for m in reversed(_letter_loops(text)):
+        text = text[: m.start()] + (m.group(1).rstrip(" .,-") if by is None else by) + text[m.end() :]
+    return text
 # A spoken number as Whisper writes it: "943 476 5919", "158-813-998-0", "698, 797, 3091", and the
 # broken forms "6 I-8, 7 I-7" (a digit heard as a letter) that a number-shaped prompt mends.
 _SPOKEN_NUMBER = re.compile(r"\d(?:(?:[\s,.-]{0,2}|[\s,.-]{0,2}\b[A-Z]\b[\s,.-]{0,2})\d)+")
@@ -71,6 +86,13 @@ SILENCE_NO_SPEECH = 0.4
 SILENCE_LOGPROB = -0.7
 LOOP_LOGPROB = -0.5
 LOOP_COMPRESSION = 2.0
+# Syllables a second that no one speaks at: the fastest segment in the eight synthetic visits ran at
+# 7.9 ("Have you been offered pulmonary rehabilitation?" in 2.0 s; the median 4.1), and fast talkers reach
+# about 8. Whisper's sampled fallback decodes can squeeze a made-up sentence into a second of audio: "imperial
+# center-level LLC and chains together in the 18th century" (about 23 syllables in 1.2 s, log-probability
+# -4.4) after a phone number. Over the bar a segment is flagged; over it and under LOGPROB_FLOOR, dropped.
+FASTEST_SYLLABLES_PER_S = 12.0
+MIN_SYLLABLES_TIMED = 8  # fewer are too few for word timings to give a rate
 
 
 def _plain(text: str) -> str:
@@ -222,6 +244,34 @@ def low_confidence_reason(segment: Segment) -> str | None:
     return "; ".join(reasons) or None
 
 
+def syllables(text: str) -> int:
+    """About how many syllables ``text`` takes to say: a vowel group a syllable (a final silent "e" not
+    counted), one for each digit and for each letter of a capitalised abbreviation. A low count rather than
+    a high one ("seven" is two, "W" three), so a rate over :data:`FASTEST_SYLLABLES_PER_S` is surely too fast."""
+    count = 0
+    for token in re.findall(r"[A-Za-z']+|\d", text):
+        if token.isdigit() or (token.isupper() and len(token) > 1):
+            count += len(token)
+            continue
+        word = token.lower().strip("'")
+        groups = len(re.findall(r"[aeiouy]+", word))
+        if groups > 1 and word.endswith("e") and not word.endswith(("le", "ee", "ye")):
+            groups -= 1
+        count += max(1, groups)
+    return count
+
+
+def too_fast(segment: Segment, text: str | None = None) -> float | None:
+    """The segment's speaking rate in syllables a second when no one speaks that fast, else None."""
+    count = syllables(segment.text if text is None else text)
+    seconds = segment.end - segment.start
+    if count < MIN_SYLLABLES_TIMED:
+        return None
+    if seconds <= 0 or count / seconds > FASTEST_SYLLABLES_PER_S:
+        return count / seconds if seconds > 0 else float("inf")
+    return None
+
+
 def _weak(segment: Segment) -> bool:
     """Figures that go with a decoding loop rather than with clear speech."""
     return (
@@ -229,6 +279,10 @@ def _weak(segment: Segment) -> bool:
         or (segment.compression_ratio is not None and segment.compression_ratio > LOOP_COMPRESSION)
         or (segment.no_speech_prob is not None and segment.no_speech_prob > SILENCE_NO_SPEECH)
     )
+
+
+def _per_second(rate: float) -> str:
+    return "over 100" if rate > 100 else f"{rate:.0f}"
 
 
 @dataclass
@@ -269,15 +323,20 @@ def guard_segments(segments: Sequence[Segment]) -> GuardReport:
             report.dropped.append((segment, "a repeat of the segment before"))
             continue
         updates: dict[str, object] = {"id": len(report.kept)}
-        letters = _LETTER_LOOP.search(segment.text)
-        if letters and not re.search(r"[A-Za-z]{2,}", _LETTER_LOOP.sub(" ", segment.text)):
-            report.dropped.append((segment, "one letter over and over, a decoding loop"))
+        letters = _letter_loops(segment.text)
+        if letters and not re.search(r"[A-Za-z]{2,}", _cut_letter_loops(segment.text, " ")):
+            report.dropped.append((segment, "letters spelled over and over, a decoding loop"))
             continue
         collapsed = repetition_loop(segment.text)
         if letters:
-            collapsed = _LETTER_LOOP.sub(lambda m: m.group(1), collapsed or segment.text)
+            collapsed = _cut_letter_loops(collapsed or segment.text)
         if _DIGIT_RUNAWAY.search(segment.text):
             collapsed = _DIGIT_RUNAWAY.sub(lambda m: m.group(1), collapsed or segment.text)
+        rate = too_fast(segment, collapsed)
+        if rate is not None and segment.avg_logprob is not None and segment.avg_logprob < LOGPROB_FLOOR:
+            report.dropped.append((segment, f"{_per_second(rate)} syllables a second, faster than anyone speaks, "
+                                            "and Whisper unsure of it"))
+            continue
         if collapsed is not None:
             report.collapsed += 1
             updates["text"] = collapsed
@@ -287,6 +346,9 @@ def guard_segments(segments: Sequence[Segment]) -> GuardReport:
             reason = "; ".join(filter(None, ["a repeated phrase was cut", reason]))
         if repeated:
             reason = "; ".join(filter(None, ["the same words as the segment before", reason]))
+        if rate is not None:
+            reason = "; ".join(filter(None, [f"words faster than anyone speaks ({_per_second(rate)} syllables a "
+                                             "second): the times or the words are wrong", reason]))
         if reason:
             updates["low_confidence"] = True
             updates["review_reason"] = "; ".join(filter(None, [segment.review_reason, reason]))

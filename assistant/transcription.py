@@ -67,6 +67,10 @@ SENTENCE_PAUSE_S = 0.5  # and this long after the end of a sentence
 SILENT_RMS = 1e-3  # a probe window quieter than this (about -60 dBFS) is not checked
 LONGEST_WORD_S = 2.5  # no spoken word lasts this long: a "word" that does covers skipped speech
 MISSED_SPEECH_S = 1.5  # this much speech between two pieces with no words in it was skipped
+# tokens a clip heard again may take, per second of it: twice the fastest speech (a number said digit by
+# digit is written "0-7-7-0-0", about 6 tokens a second); a loop stops there instead of at 448 tokens
+CLIP_TOKENS_PER_S = 12.0
+MAX_CLIP_TOKENS = 200  # per 30-s window, leaving room in Whisper's 448 for the longest vocabulary prompt (223)
 # Heard again, one prompt after another, when a number in a segment looks misheard: each shows
 # digits written in groups, as the NHS writes its own example number and as Ofcom's drama range
 # is written. Which prompt mends a number varies from one recording to the next; the check digit
@@ -133,6 +137,36 @@ class LanguageCheck:
 def _doubtful_digits(segments: list[Segment]) -> list[str]:
     """The misheard-looking numbers in ``segments``, as their digits and any letters among them ("6I8797")."""
     return [re.sub(r"[^0-9A-Z]", "", number.upper()) for s in segments for number, _ in doubtful_numbers(s.text)]
+
+
+def _echoes_number(text: str, prompt: str, first: str) -> bool:
+    """True when ``text`` holds a number written in ``prompt`` that ``first`` (the first hearing) did not."""
+    said = re.sub(r"\D", "", first)
+    return any(number in re.sub(r"\D", "", text) and number not in said
+               for number in (re.sub(r"\D", "", m) for m in re.findall(r"\d[\d ]{6,}\d", prompt)))
+
+
+def _plain_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z']+", text.lower())}
+
+
+def _without_prompt_words(segments: list[Segment], prompt: str, first: str) -> list[Segment]:
+    """``segments`` without the words of ``prompt`` they open with that ``first`` did not have."""
+    if not segments or not segments[0].words:
+        return segments
+    echo = _plain_words(prompt) - _plain_words(first)
+    words = segments[0].words
+    cut = 0
+    while cut < len(words) and (plain := _plain_words(words[cut].text)) and plain <= echo:
+        cut += 1
+    if not cut:
+        return segments
+    kept = words[cut:]
+    if not kept:
+        return segments[1:]
+    opened = segments[0].model_copy(update={
+        "words": kept, "start": kept[0].start, "text": "".join(w.text for w in kept).strip()})
+    return [opened, *segments[1:]]
 
 
 def _runs_into(first: Segment, second: Segment) -> bool:
@@ -310,7 +344,8 @@ class ChunkedTranscriber:
                 NHS_PROMPTS if nhs_shaped else ()
             )
             clip = (samples, a, b, offset, segment.channel, foreign)
-            redone, repeated = self._hear_numbers(clip, prompts, doubted)
+            first = " ".join(s.text for s in group)
+            redone, repeated = self._hear_numbers(clip, prompts, doubted, first)
             if redone:
                 out.extend(
                     s.model_copy(update={"low_confidence": True, "review_reason": REHEARD_PHONE})
@@ -321,10 +356,10 @@ class ChunkedTranscriber:
                 continue
             # ten digits heard the same way twice may be what was said (an NHS number given can be wrong)
             second = self._second_model() if nhs_shaped and not foreign and not repeated else None
-            redone = self._hear_numbers(clip, NHS_PROMPTS, doubted, second)[0] if second else []
+            redone = self._hear_numbers(clip, NHS_PROMPTS, doubted, first, second)[0] if second else []
             if any(not n.startswith("0") for s in redone for n in well_formed_numbers(s.text)):
-                first = ", ".join(n for g in group for n, _ in doubtful_numbers(g.text))
-                out.extend(self._second_opinion(s, first) for s in redone)
+                heard = ", ".join(n for g in group for n, _ in doubtful_numbers(g.text))
+                out.extend(self._second_opinion(s, heard) for s in redone)
                 continue
             out.extend(group)
         return out
@@ -334,20 +369,30 @@ class ChunkedTranscriber:
         clip: tuple[np.ndarray, float, float, float, int | None, bool],
         prompts: tuple[str, ...],
         doubted: list[str],
+        first: str,
         model: Any = None,
     ) -> tuple[list[Segment], bool]:
         """``clip`` heard again with one prompt after another, until no number in the hearing looks misheard
         and at least one checks out: (that hearing, False). ([], True) when the ``doubted`` numbers are ten
         digits each and come back the same (a whole NHS number, heard twice: that may be what was said, as a
         number given can be wrong); ([], False) when no prompt helps, or what comes back the same is a
-        letter among digits or a digit too few or too many (what this model mishears, not what was said)."""
+        letter among digits or a digit too few or too many (what this model mishears, not what was said).
+
+        Whisper can copy its prompt into what it hears. A hearing that holds the prompt's own example
+        number, which the first hearing (``first``) did not, is the prompt's, not the speaker's, and is not
+        used (it passes the check digit); words of the prompt that open the hearing and were not in the
+        first hearing are taken off ("His mobile is" heard again as "My mobile is 07700 900962")."""
         for prompt in prompts:
             redone = self._hear_number(*clip, prompt, model=model)
             if _doubtful_digits(redone) == doubted:
                 return [], all(d.isdigit() and len(d) == 10 for d in doubted)
             text = " ".join(s.text for s in redone)
+            if _echoes_number(text, prompt, first):
+                log.info("a hearing again copied its prompt's number: not used")
+                continue
             if redone and not doubtful_numbers(text) and well_formed_numbers(text):
-                log.info("heard %r again as %r", " ".join(doubted), text)
+                redone = _without_prompt_words(redone, prompt, first)
+                log.info("heard %r again as %r", " ".join(doubted), " ".join(s.text for s in redone))
                 return redone, False
         return [], False
 
@@ -553,9 +598,17 @@ class WhisperTranscriber(ChunkedTranscriber):
     ) -> list[Segment]:
         """What Whisper (``model``, else ours) hears in ``a``-``b`` (track seconds, within the track) on its own,
         as our segments. A clip is heard without the text before it: carrying its own text into its last
-        fraction of a second set off slow sampled decodes (19 re-heard numbers took 39 s instead of 16 s)."""
+        fraction of a second set off slow sampled decodes (19 re-heard numbers took 39 s instead of 16 s).
+
+        A clip is decoded once, at temperature 0, and at most :data:`CLIP_TOKENS_PER_S` tokens a second long.
+        Whisper's fallback, sampling again at rising temperatures when a decode loops, is for the first
+        hearing; a clip is heard again because that one failed there, and sampled it makes things up: a
+        5.8-s phone number took 39 s through all six temperatures and came back with "imperial center-level
+        LLC and chains together in the 18th century" after it. A loop from one decode is cut and flagged by
+        the guard, and a number in it heard again with prompts (:meth:`_mend_numbers`)."""
         model = model or self._model
-        options = {**options, "condition_on_previous_text": False}
+        budget = min(MAX_CLIP_TOKENS, int(CLIP_TOKENS_PER_S * min(b - a, LANGUAGE_PROBE_S)) + 16)
+        options = {**options, "condition_on_previous_text": False, "temperature": 0.0, "max_new_tokens": budget}
         pieces, _ = model.transcribe(samples[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)], **options)
         start, end = offset + a, offset + b
         return [s for piece in pieces for s in segments_of(piece, list(piece.words or []), start, end, channel)]

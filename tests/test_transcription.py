@@ -30,9 +30,10 @@ from assistant.transcript_guard import (
     guard_segments,
     is_known_hallucination,
     repetition_loop,
+    syllables,
     well_formed_numbers,
 )
-from assistant.transcription import WhisperTranscriber
+from assistant.transcription import NHS_PROMPTS, ChunkedTranscriber, WhisperTranscriber
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "audio"
 if not DATA.exists():  # a checkout with shared/ inside it
@@ -232,8 +233,10 @@ def test_when_a_browser_or_phone_recording_is_transcribed_then_the_words_are_rig
 
 
 def _segment(text: str, **figures: float) -> Segment:
+    """A segment said at an ordinary pace (4 syllables a second, 2 s at least), with clear figures."""
     values = {"avg_logprob": -0.2, "no_speech_prob": 0.01, "compression_ratio": 1.3} | figures
-    return Segment.model_validate({"id": 0, "start": 1.0, "end": 3.0, "text": text, **values})
+    end = 1.0 + max(2.0, syllables(text) / 4)
+    return Segment.model_validate({"id": 0, "start": 1.0, "end": end, "text": text, **values})
 
 
 @pytest.mark.parametrize(
@@ -272,15 +275,17 @@ def test_when_text_loops_then_the_loop_is_cut_to_one_pass_and_flagged() -> None:
     assert report.collapsed == 1
 
 
-def test_when_one_letter_loops_then_it_is_dropped_or_cut_and_spelled_codes_are_kept() -> None:
+def test_when_letters_loop_then_they_are_dropped_or_cut_and_spelled_codes_are_kept() -> None:
     """Seen on the stereo clinic visit: 0.3 s of near-silence after a turn came out as
-    "B.O.P.P.P.P.P.P.P.P.P.P.P.P.P." (no-speech 68 %)."""
+    "B.O.P.P.P.P.P.P.P.P.P.P.P.P.P." (no-speech 68 %); on the discharge visit, 1.2 s after a phone number heard
+    again came out as "P.O.P.O.P.O…" (compression 3.9)."""
     report = guard_segments([
         _segment("B.O.P.P.P.P.P.P.P.P.P.P.P.P.P.", no_speech_prob=0.68),
+        _segment("P.O.P.O.P.O.P.O.P.O.P.O.P.O.P.O.P.O.P.O.P.O.P.O.P.O.P.O.P.", compression_ratio=3.9),
         _segment("It went P-P-P-P-P-P-P-P-P-P and then stopped."),
         _segment("The postcode is C M 1 1 A B, and it was A A A rated."),
     ])
-    assert [why for _, why in report.dropped] == ["one letter over and over, a decoding loop"]
+    assert [why for _, why in report.dropped] == ["letters spelled over and over, a decoding loop"] * 2
     cut, spelled = report.kept
     assert cut.text == "It went P and then stopped." and cut.low_confidence
     assert "repeated phrase" in (cut.review_reason or "")
@@ -537,6 +542,93 @@ def test_when_there_is_no_usable_second_model_then_none_is_used(
 def test_when_confident_then_not_flagged() -> None:
     (kept,) = guard_segments([_segment("I'd like to try boccia at Chelmsford.")]).kept
     assert not kept.low_confidence and kept.review_reason is None
+
+
+def test_when_words_come_faster_than_anyone_speaks_then_unsure_ones_are_dropped_and_sure_ones_flagged() -> None:
+    """Seen after a phone number re-heard with sampling: a made-up sentence squeezed into 1.2 s."""
+    invented = "imperial center-level LLC and chains together in the 18th century."
+    made_up = _segment(invented, avg_logprob=-4.4).model_copy(update={"start": 264.56, "end": 265.72})
+    squeezed = _segment(invented, avg_logprob=-0.3).model_copy(update={"start": 10.0, "end": 11.16})
+    fast = _segment("Have you been offered pulmonary rehabilitation?").model_copy(update={"start": 5.0, "end": 7.02})
+    report = guard_segments([made_up, squeezed, fast])
+    assert [s.text for s, _ in report.dropped] == [invented]
+    assert "faster than anyone speaks" in report.dropped[0][1] and "invents" in report.warnings()[0]
+    flagged, clear = report.kept
+    assert flagged.low_confidence and "faster than anyone speaks" in (flagged.review_reason or "")
+    assert not clear.low_confidence  # 16 syllables in 2.0 s: the fastest real segment in eight visits
+    assert syllables("Have you been offered pulmonary rehabilitation?") == 16
+    assert syllables("My NHS number is 943 476 5919") == 17  # an abbreviation and digits a syllable each
+
+
+class _ScriptedNumbers(ChunkedTranscriber):
+    """An engine whose hearing again of a number is scripted: each prompt gets the next hearing."""
+
+    def __init__(self, hearings: list[str]) -> None:
+        super().__init__(Settings(), "scripted", 600.0)
+        self.hearings = hearings
+        self.prompts: list[str] = []
+
+    def _hear_number(self, samples: Any, a: float, b: float, offset: float, channel: int | None,
+                     foreign: bool, prompt: str, model: Any = None) -> list[Segment]:
+        self.prompts.append(prompt)
+        text = self.hearings[min(len(self.prompts), len(self.hearings)) - 1]
+        start = offset + a
+        words = [Word(start=start + 0.4 * n, end=start + 0.4 * n + 0.3, text=" " + w)
+                 for n, w in enumerate(text.split())]
+        return [Segment(id=0, start=start, end=words[-1].end, text=text, words=words)]
+
+
+def test_when_a_hearing_again_holds_the_prompts_own_nhs_number_then_it_is_not_used() -> None:
+    """The prompts show 943 476 5919, which passes the check digit: copied from the prompt, it must not
+    stand in for the number that was said."""
+    said = _segment("Her NHS number is 6 I-8, 797, 3091.").model_copy(update={"start": 1.0, "end": 4.0})
+    engine = _ScriptedNumbers(["My NHS number is 943 476 5919.", "My NHS number is 943 476 5919.",
+                               "My NHS number is 943 476 5919. It is 698 797 3091."])
+    (kept,) = engine._mend_numbers([said], np.zeros(SAMPLE_RATE * 6, dtype=np.float32), 0.0, False)
+    assert "9434765919" not in re.sub(r"\D", "", kept.text)
+    assert len(engine.prompts) == len(NHS_PROMPTS)
+    engine = _ScriptedNumbers(["Her NHS number is 698 797 3091."])
+    (mended,) = engine._mend_numbers([said], np.zeros(SAMPLE_RATE * 6, dtype=np.float32), 0.0, False)
+    assert mended.text == "Her NHS number is 698 797 3091."
+
+
+def test_when_a_hearing_again_opens_with_the_prompts_words_then_they_are_taken_off() -> None:
+    said = _segment("0-7, 0-0, 0-0, 9-0, 0-0, 9-6-2").model_copy(update={"start": 3.4, "end": 8.1})
+    engine = _ScriptedNumbers(["My mobile is 07700 900962."])
+    (mended,) = engine._mend_numbers([said], np.zeros(SAMPLE_RATE * 9, dtype=np.float32), 0.0, False)
+    assert mended.text == "07700 900962." and mended.start == pytest.approx(3.1 + 1.2)
+    asked = _segment("The number is 7-0-0-9, 0-0, 9-6-2").model_copy(update={"start": 3.4, "end": 8.1})
+    engine = _ScriptedNumbers(["The number is 07700 900962."])  # words the first hearing had stay
+    (mended,) = engine._mend_numbers([asked], np.zeros(SAMPLE_RATE * 9, dtype=np.float32), 0.0, False)
+    assert mended.text == "The number is 07700 900962."
+
+
+def test_when_base_copies_the_phone_prompt_into_a_number_heard_again_then_only_what_was_said_is_kept(
+    services: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """"His mobile is oh seven seven oh oh, nine oh oh nine six two" (discharge visit): base skips the
+    number, hears it again as "0-7-0-0-0-0-9…" and, with the phone prompt, as "My mobile is 07700900962"."""
+    import assistant.transcription as transcription
+
+    base = services.transcriber
+    clip = Path(__file__).parent / "data" / "phone-number-espeak.flac"
+    heard = base.transcribe(clip)
+    assert "07700900962" in re.sub(r"\D", "", heard.text)
+    assert "my mobile" not in heard.text.lower()
+    monkeypatch.setattr(transcription, "_without_prompt_words", lambda segments, prompt, first: segments)
+    echoed = base.transcribe(clip)
+    assert "my mobile" in echoed.text.lower(), "base does not copy the prompt here: the test proves nothing"
+
+
+def test_when_a_clip_is_heard_again_with_a_long_vocabulary_then_its_token_budget_still_fits(
+    transcriber: WhisperTranscriber,
+) -> None:
+    """Whisper refuses a prompt plus new tokens over 448; hotwords are cut to 223 tokens."""
+    towns = ", ".join(f"Little Town {n} on the Marsh" for n in range(120))
+    transcriber.settings = transcriber.settings.model_copy(update={"vocabulary": towns})
+    samples = np.concatenate([_decode(JFK), np.zeros(SAMPLE_RATE * 19, dtype=np.float32)])
+    heard = transcriber._hear_clip(samples, 0.0, 30.0, 0.0, None, transcriber._options(False))
+    assert "country" in " ".join(s.text for s in heard).lower()
 
 
 # ── invented text: real Whisper ────────────────────────────────────────────
