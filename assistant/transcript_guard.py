@@ -18,6 +18,7 @@ from assistant.nhs_number import nhs_checksum_ok
 from assistant.records import Segment
 
 __all__ = [
+    "SAID_AS_NHS",
     "GuardReport",
     "doubtful_numbers",
     "guard_segments",
@@ -172,7 +173,30 @@ def doubtful_numbers(text: str) -> list[tuple[str, str]]:
             out.append((written, f"{len(digits)} digits: an NHS number has 10, said in groups of 3, 3 and 4"))
         elif not nhs_checksum_ok(digits):
             out.append((written, "shaped like an NHS number but fails its check digit"))
-    return out + _broken_numbers(text) + _th_fronted_numbers(text)
+    return out + _broken_numbers(text) + _th_fronted_numbers(text) + _nhs_heard_as_phone(text)
+
+
+SAID_AS_NHS = "said as an NHS number"
+
+
+def _nhs_heard_as_phone(text: str) -> list[tuple[str, str]]:
+    """The number said just after "NHS number" (at most three words between) when it is shaped like a phone
+    number (10 or 11 digits from 0) and is not a valid NHS number: "Her NHS number is 041-0232137" for 401 023
+    2137 said, "His NHS number is 0485-777-3456" for 485 777 3456. A Scottish CHI number can start with 0, and
+    passes the same check digit, so a valid one is not doubted."""
+    out = []
+    for said in _NUMBER_SAID.finditer(_digit_words_as_digits(text)):
+        numbers = _spoken_numbers(said.group(0)) if said.group(1) else []
+        if not numbers:
+            continue
+        written, digits = numbers[0]
+        between = said.group(0)[: said.group(0).index(written)].split()[2:]  # after "NHS number"
+        if len(between) > 3:
+            continue
+        if digits.startswith("0") and len(digits) in (10, 11) and not nhs_checksum_ok(digits):
+            out.append((written, f"{SAID_AS_NHS}, but {len(digits)} digits from 0, as a phone number has, and no "
+                                 "valid NHS number"))
+    return out
 
 
 def _broken_numbers(text: str) -> list[tuple[str, str]]:

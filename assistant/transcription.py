@@ -36,7 +36,13 @@ from assistant.errors import AudioError, ModelError
 from assistant.records import Segment, Transcript, Word
 from assistant.settings import Settings
 from assistant.speakers import ChannelLoudness, drop_crosstalk, label_by_channel, label_mono
-from assistant.transcript_guard import LOGPROB_FLOOR, doubtful_numbers, guard_segments, well_formed_numbers
+from assistant.transcript_guard import (
+    LOGPROB_FLOOR,
+    SAID_AS_NHS,
+    doubtful_numbers,
+    guard_segments,
+    well_formed_numbers,
+)
 
 __all__ = [
     "SAMPLE_RATE",
@@ -337,12 +343,13 @@ class ChunkedTranscriber:
                 group.append(segments[at])
             at += 1
             a, b = max(0.0, group[0].start - offset - 0.3), min(track_s, group[-1].end - offset + 0.3)
-            # prompts for the kind of number in doubt: a phone number starts with 0, an NHS number does not
+            # prompts for the kind of number in doubt: a phone number starts with 0, an NHS number does not,
+            # unless it was said as one ("Her NHS number is 041-0232137")
             doubted = _doubtful_digits(group)
-            nhs_shaped = any(not d.startswith("0") for d in doubted)
-            prompts = (PHONE_PROMPTS if any(d.startswith("0") for d in doubted) else ()) + (
-                NHS_PROMPTS if nhs_shaped else ()
-            )
+            said_as_nhs = [why.startswith(SAID_AS_NHS) for g in group for _, why in doubtful_numbers(g.text)]
+            nhs_shaped = any(not d.startswith("0") or nhs for d, nhs in zip(doubted, said_as_nhs, strict=True))
+            phone_shaped = any(d.startswith("0") and not nhs for d, nhs in zip(doubted, said_as_nhs, strict=True))
+            prompts = (PHONE_PROMPTS if phone_shaped else ()) + (NHS_PROMPTS if nhs_shaped else ())
             clip = (samples, a, b, offset, segment.channel, foreign)
             first = " ".join(s.text for s in group)
             redone, repeated = self._hear_numbers(clip, prompts, doubted, first)

@@ -388,6 +388,11 @@ def test_when_a_digit_loops_inside_a_number_then_it_is_flagged_and_a_runaway_cut
         ("to be sure free free five, free eight eight, six one seven six, have I", ["free free 5, free 8 8, 6 1 7 6"],
          '"free" among its digits'),
         ("It is free, 2 sessions a week, and free to join.", [], ""),
+        # base on the home visit: an NHS number heard with a 0 in front, which a phone number has
+        ("Her NHS number is 041-0232137, in case you need it", ["041-0232137"], "said as an NHS number"),
+        ("His NHS number is 0485-777-3456. He has arthritis.", ["0485-777-3456"], "11 digits from 0"),
+        ("My NHS number is 943 476 5919 and my mobile is 07700 900123.", [], ""),  # the first number is the NHS one
+        ("The NHS number is on the letter; my mobile is 07700 900123.", [], ""),
     ],
 )
 def test_when_a_number_is_not_what_an_nhs_or_phone_number_looks_like_then_it_is_doubted(
@@ -590,6 +595,14 @@ def test_when_a_hearing_again_holds_the_prompts_own_nhs_number_then_it_is_not_us
     engine = _ScriptedNumbers(["Her NHS number is 698 797 3091."])
     (mended,) = engine._mend_numbers([said], np.zeros(SAMPLE_RATE * 6, dtype=np.float32), 0.0, False)
     assert mended.text == "Her NHS number is 698 797 3091."
+
+
+def test_when_an_nhs_number_is_heard_as_a_phone_number_then_it_is_heard_again_with_the_nhs_prompts() -> None:
+    said = _segment("Her NHS number is 041-0232137, in case you need it.").model_copy(update={"start": 1.0, "end": 6.0})
+    engine = _ScriptedNumbers(["Her NHS number is 401 023 2137, in case you need it."])
+    (mended,) = engine._mend_numbers([said], np.zeros(SAMPLE_RATE * 7, dtype=np.float32), 0.0, False)
+    assert engine.prompts == [NHS_PROMPTS[0]]  # not the phone prompt
+    assert mended.text == "Her NHS number is 401 023 2137, in case you need it."
 
 
 def test_when_a_hearing_again_opens_with_the_prompts_words_then_they_are_taken_off() -> None:
