@@ -59,16 +59,6 @@ _DIGIT_RUNAWAY = re.compile(r"(\d)(?:\W{0,2}\1){11,}")
 _LETTER_LOOP = re.compile(r"\b((?:[A-Za-z][\s.,-]{1,2}){1,3}?)\1{3,}(?:[A-Za-z]\b[.,-]?)?")
 LOOPED_LETTERS = 8
 
-
-def _letter_loops(text: str) -> list[re.Match[str]]:
-    return [m for m in _LETTER_LOOP.finditer(text) if sum(ch.isalpha() for ch in m.group(0)) >= LOOPED_LETTERS]
-
-
-def _cut_letter_loops(text: str, by: str | None = None) -> str:
-    """``text`` with each letter loop replaced by ``by``, or by one pass of it ("P.O")."""
-    for m in reversed(_letter_loops(text)):
-        text = text[: m.start()] + (m.group(1).rstrip(" .,-") if by is None else by) + text[m.end() :]
-    return text
 # A spoken number as Whisper writes it: "943 476 5919", "158-813-998-0", "698, 797, 3091", and the
 # broken forms "6 I-8, 7 I-7" (a digit heard as a letter) that a number-shaped prompt mends.
 _SPOKEN_NUMBER = re.compile(r"\d(?:(?:[\s,.-]{0,2}|[\s,.-]{0,2}\b[A-Z]\b[\s,.-]{0,2})\d)+")
@@ -87,6 +77,7 @@ SILENCE_NO_SPEECH = 0.4
 SILENCE_LOGPROB = -0.7
 LOOP_LOGPROB = -0.5
 LOOP_COMPRESSION = 2.0
+SAID_AS_NHS = "said as an NHS number"  # opens the reason for a number said as one but heard as a phone number
 # Syllables a second that no one speaks at: the fastest segment in the eight synthetic visits ran at
 # 7.9 ("Have you been offered pulmonary rehabilitation?" in 2.0 s; the median 4.1), and fast talkers reach
 # about 8. Whisper's sampled fallback decodes can squeeze a made-up sentence into a second of audio: "imperial
@@ -135,6 +126,17 @@ def repetition_loop(text: str, min_repeats: int = 4, min_words: int = 8) -> str 
     return None
 
 
+def _letter_loops(text: str) -> list[re.Match[str]]:
+    return [m for m in _LETTER_LOOP.finditer(text) if sum(ch.isalpha() for ch in m.group(0)) >= LOOPED_LETTERS]
+
+
+def _cut_letter_loops(text: str, by: str | None = None) -> str:
+    """``text`` with each letter loop replaced by ``by``, or by one pass of it ("P.O")."""
+    for m in reversed(_letter_loops(text)):
+        text = text[: m.start()] + (m.group(1).rstrip(" .,-") if by is None else by) + text[m.end() :]
+    return text
+
+
 def _digit_words_as_digits(text: str) -> str:
     """'nine four three, 476' -> '9 4 3, 476'."""
     return _DIGIT_WORD.sub(lambda m: str(DIGIT_WORDS.index(m.group(0).lower())), text)
@@ -175,8 +177,6 @@ def doubtful_numbers(text: str) -> list[tuple[str, str]]:
             out.append((written, "shaped like an NHS number but fails its check digit"))
     return out + _broken_numbers(text) + _th_fronted_numbers(text) + _nhs_heard_as_phone(text)
 
-
-SAID_AS_NHS = "said as an NHS number"
 
 
 def _nhs_heard_as_phone(text: str) -> list[tuple[str, str]]:

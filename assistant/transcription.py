@@ -153,7 +153,7 @@ def _echoes_number(text: str, prompt: str, first: str) -> bool:
 
 
 def _plain_words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z']+", text.lower())}
+    return set(re.findall(r"[a-z']+", text.lower()))
 
 
 def _without_prompt_words(segments: list[Segment], prompt: str, first: str) -> list[Segment]:
