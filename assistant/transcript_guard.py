@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from assistant.nhs_number import nhs_checksum_ok
 from assistant.records import Segment
+from assistant.spoken_numbers import DIGITS
 
 __all__ = [
     "SAID_AS_NHS",
@@ -62,8 +63,7 @@ LOOPED_LETTERS = 8
 # A spoken number as Whisper writes it: "943 476 5919", "158-813-998-0", "698, 797, 3091", and the
 # broken forms "6 I-8, 7 I-7" (a digit heard as a letter) that a number-shaped prompt mends.
 _SPOKEN_NUMBER = re.compile(r"\d(?:(?:[\s,.-]{0,2}|[\s,.-]{0,2}\b[A-Z]\b[\s,.-]{0,2})\d)+")
-DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_DIGIT_WORD = re.compile(r"\b(?:" + "|".join(DIGIT_WORDS) + r")\b", re.I)
+_DIGIT_WORD = re.compile(r"\b(?:" + "|".join(DIGITS) + r")\b", re.I)
 # "NHS number" or "number" (not "number of") and what follows to the end of the sentence (Whisper
 # writes a number said in groups with commas, not stops)
 _NUMBER_SAID = re.compile(r"\b(?:(NHS)\s+(?:number|no\b)|number\b(?!\s+of\b))(?:(?!\bnumber\b)[^.?!])*", re.I)
@@ -139,7 +139,7 @@ def _cut_letter_loops(text: str, by: str | None = None) -> str:
 
 def _digit_words_as_digits(text: str) -> str:
     """'nine four three, 476' -> '9 4 3, 476'."""
-    return _DIGIT_WORD.sub(lambda m: str(DIGIT_WORDS.index(m.group(0).lower())), text)
+    return _DIGIT_WORD.sub(lambda m: str(DIGITS.index(m.group(0).lower())), text)
 
 
 def _spoken_numbers(text: str) -> list[tuple[str, str]]:
@@ -288,12 +288,11 @@ def syllables(text: str) -> int:
 def too_fast(segment: Segment, text: str | None = None) -> float | None:
     """The segment's speaking rate in syllables a second when no one speaks that fast, else None."""
     count = syllables(segment.text if text is None else text)
-    seconds = segment.end - segment.start
     if count < MIN_SYLLABLES_TIMED:
         return None
-    if seconds <= 0 or count / seconds > FASTEST_SYLLABLES_PER_S:
-        return count / seconds if seconds > 0 else float("inf")
-    return None
+    seconds = segment.end - segment.start
+    rate = count / seconds if seconds > 0 else float("inf")
+    return rate if rate > FASTEST_SYLLABLES_PER_S else None
 
 
 def _weak(segment: Segment) -> bool:

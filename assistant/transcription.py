@@ -62,7 +62,8 @@ Progress = Callable[[float], None]
 
 RANDOM_SEED = 0  # for Whisper's sampled fallback decodes: reproducible, not chosen for any result
 CHUNK_SECONDS = 600.0  # ten minutes of audio in memory at a time (about 38 MB)
-LANGUAGE_PROBE_S = 30.0  # Whisper hears 30 s at a time when it detects a language
+WINDOW_S = 30.0  # Whisper hears 30 s at a time
+LANGUAGE_PROBE_S = WINDOW_S  # and detects a language from one window
 LANGUAGE_EVERY_S = 300.0  # one probe per 5 minutes: each costs about a quarter of transcribing 30 s
 MAX_LANGUAGE_PROBES = 12
 LANGUAGE_SURE = 0.5
@@ -140,9 +141,15 @@ class LanguageCheck:
         )
 
 
+def _doubts(segments: list[Segment]) -> list[tuple[str, str]]:
+    """The misheard-looking numbers in ``segments``, as their digits and any letters among them ("6I8797"),
+    each with why it looks misheard."""
+    return [(re.sub(r"[^0-9A-Z]", "", number.upper()), why)
+            for s in segments for number, why in doubtful_numbers(s.text)]
+
+
 def _doubtful_digits(segments: list[Segment]) -> list[str]:
-    """The misheard-looking numbers in ``segments``, as their digits and any letters among them ("6I8797")."""
-    return [re.sub(r"[^0-9A-Z]", "", number.upper()) for s in segments for number, _ in doubtful_numbers(s.text)]
+    return [digits for digits, _ in _doubts(segments)]
 
 
 def _echoes_number(text: str, prompt: str, first: str) -> bool:
@@ -345,10 +352,10 @@ class ChunkedTranscriber:
             a, b = max(0.0, group[0].start - offset - 0.3), min(track_s, group[-1].end - offset + 0.3)
             # prompts for the kind of number in doubt: a phone number starts with 0, an NHS number does not,
             # unless it was said as one ("Her NHS number is 041-0232137")
-            doubted = _doubtful_digits(group)
-            said_as_nhs = [why.startswith(SAID_AS_NHS) for g in group for _, why in doubtful_numbers(g.text)]
-            nhs_shaped = any(not d.startswith("0") or nhs for d, nhs in zip(doubted, said_as_nhs, strict=True))
-            phone_shaped = any(d.startswith("0") and not nhs for d, nhs in zip(doubted, said_as_nhs, strict=True))
+            doubts = _doubts(group)
+            doubted = [digits for digits, _ in doubts]
+            nhs_shaped = any(not d.startswith("0") or why.startswith(SAID_AS_NHS) for d, why in doubts)
+            phone_shaped = any(d.startswith("0") and not why.startswith(SAID_AS_NHS) for d, why in doubts)
             prompts = (PHONE_PROMPTS if phone_shaped else ()) + (NHS_PROMPTS if nhs_shaped else ())
             clip = (samples, a, b, offset, segment.channel, foreign)
             first = " ".join(s.text for s in group)
@@ -614,7 +621,7 @@ class WhisperTranscriber(ChunkedTranscriber):
         LLC and chains together in the 18th century" after it. A loop from one decode is cut and flagged by
         the guard, and a number in it heard again with prompts (:meth:`_mend_numbers`)."""
         model = model or self._model
-        budget = min(MAX_CLIP_TOKENS, int(CLIP_TOKENS_PER_S * min(b - a, LANGUAGE_PROBE_S)) + 16)
+        budget = min(MAX_CLIP_TOKENS, int(CLIP_TOKENS_PER_S * min(b - a, WINDOW_S)) + 16)
         options = {**options, "condition_on_previous_text": False, "temperature": 0.0, "max_new_tokens": budget}
         pieces, _ = model.transcribe(samples[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)], **options)
         start, end = offset + a, offset + b
