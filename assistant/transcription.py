@@ -233,6 +233,7 @@ class ChunkedTranscriber:
         expected = self.settings.whisper_language or "en"
         languages = LanguageCheck(expected=expected)
         segments: list[Segment] = []
+        missed: list[tuple[float, float]] = []  # speech that gave no words
         two_track: list[bool] = []
         tell: Progress = progress or (lambda _done: None)
         told = [0.0]
@@ -261,16 +262,20 @@ class ChunkedTranscriber:
 
                 hear = (samples, chunk.start, channel, languages, track_progress, cancel)
                 heard = self._heard(*hear, foreign=foreign)
-                if not foreign and self._foreign_where_unsure(heard, samples, chunk.start, languages):
-                    # unsure stretches were another language, forced into English (Whisper translates them)
+                unheard = _unheard(heard, samples, chunk.start)
+                if not foreign and self._foreign_where_unsure(heard, unheard, samples, chunk.start, languages):
+                    # unsure or wordless stretches were another language, forced into English (Whisper
+                    # translates it, or skips it)
                     foreign = True
                     heard = self._heard(*hear, foreign=True)
+                    unheard = _unheard(heard, samples, chunk.start)
+                missed.extend(unheard)
                 found.extend(self._mend_numbers(heard, samples, chunk.start, foreign))
             if split and loudness is not None:
                 found = drop_crosstalk(found, loudness.shifted(chunk.start))
             segments.extend(s.model_copy(update={"id": len(segments) + i}) for i, s in enumerate(found))
         _stop_if(cancel)
-        transcript = self._finish(info, segments, languages, two_track=bool(two_track) and all(two_track))
+        transcript = self._finish(info, segments, languages, missed, two_track=bool(two_track) and all(two_track))
         report(1.0)
         return transcript
 
@@ -294,9 +299,15 @@ class ChunkedTranscriber:
         return heard
 
     def _foreign_where_unsure(
-        self, segments: list[Segment], samples: np.ndarray, offset: float, languages: LanguageCheck
+        self,
+        segments: list[Segment],
+        unheard: list[tuple[float, float]],
+        samples: np.ndarray,
+        offset: float,
+        languages: LanguageCheck,
     ) -> bool:
-        """True when a stretch the engine was unsure of, heard as English, is speech in another language."""
+        """True when a stretch the engine was unsure of, heard as English, or one of speech it gave no words for
+        (``unheard``, recording seconds), is speech in another language."""
         return False
 
     def _start(self) -> None:
@@ -439,12 +450,22 @@ class ChunkedTranscriber:
         return None
 
     def _finish(
-        self, info: AudioFile, segments: list[Segment], languages: LanguageCheck, *, two_track: bool
+        self,
+        info: AudioFile,
+        segments: list[Segment],
+        languages: LanguageCheck,
+        missed: list[tuple[float, float]],
+        *,
+        two_track: bool,
     ) -> Transcript:
         warnings: list[str] = []
         guarded = guard_segments(segments)
         kept = guarded.kept
         warnings.extend(guarded.warnings())
+        if missed:
+            where = ", ".join(f"{_clock(a)}-{_clock(b)}" for a, b in missed[:6]) + (" and more" if missed[6:] else "")
+            warnings.append(f"speech at {where} gave no words, even heard again: listen to the recording there "
+                            "and add what was said")
         language_warning = languages.warning()
         if language_warning:
             warnings.append(language_warning)
@@ -702,12 +723,19 @@ class WhisperTranscriber(ChunkedTranscriber):
         return len(languages.foreign()) > before
 
     def _foreign_where_unsure(
-        self, segments: list[Segment], samples: np.ndarray, offset: float, languages: LanguageCheck
+        self,
+        segments: list[Segment],
+        unheard: list[tuple[float, float]],
+        samples: np.ndarray,
+        offset: float,
+        languages: LanguageCheck,
     ) -> bool:
-        """The stretches Whisper was unsure of (average log-probability under its own failure bar), probed for
-        their language: forced to English, Whisper translates speech in another language into fluent-looking
-        English, unsure of every word. The spaced probes of :meth:`_check_language` miss a stretch shorter than
-        their spacing (the German half of a one-minute recording). At most a few stretches per chunk, 30 s each."""
+        """The stretches Whisper was unsure of (average log-probability under its own failure bar), and those of
+        speech it gave no words for, probed for their language: forced to English, Whisper translates speech in
+        another language into fluent-looking English, unsure of every word, or skips it (with 2 beams, the
+        German half of multilingual.mp3: 27 s without a word, even heard again). The spaced probes of
+        :meth:`_check_language` miss a stretch shorter than their spacing. At most a few stretches per chunk,
+        30 s each."""
         if not self.multilingual:
             return False
         before = len(languages.foreign())
@@ -719,7 +747,7 @@ class WhisperTranscriber(ChunkedTranscriber):
                 stretches[-1] = (stretches[-1][0], segment.end)
             else:
                 stretches.append((segment.start, segment.end))
-        longest = sorted(stretches, key=lambda st: st[0] - st[1])[:MAX_UNSURE_PROBES]
+        longest = sorted(stretches + unheard, key=lambda st: st[0] - st[1])[:MAX_UNSURE_PROBES]
         for start, end in sorted(longest):
             if end - start < UNSURE_PROBE_MIN_S or languages.probed(start, end):
                 continue
@@ -782,6 +810,27 @@ def _speech_spans(samples: np.ndarray) -> list[tuple[float, float]]:
 
 def _overlap(spans: list[tuple[float, float]], start: float, end: float) -> float:
     return sum(max(0.0, min(end, b) - max(start, a)) for a, b in spans)
+
+
+def _unheard(segments: list[Segment], samples: np.ndarray, offset: float) -> list[tuple[float, float]]:
+    """Stretches of a track's speech that no segment covers (``offset``: the track's start in the recording;
+    recording seconds): at least :data:`LONGEST_WORD_S` of speech between two segments, more than a word's
+    timing can be off by. Only the gaps are run through the voice detector."""
+    gaps: list[tuple[float, float]] = []
+    covered = offset
+    for segment in sorted(segments, key=lambda s: s.start):
+        gaps.append((covered, segment.start))
+        covered = max(covered, segment.end)
+    gaps.append((covered, offset + len(samples) / SAMPLE_RATE))
+    found: list[tuple[float, float]] = []
+    for a, b in gaps:
+        if b - a < LONGEST_WORD_S:
+            continue
+        gap = samples[int((a - offset) * SAMPLE_RATE) : int((b - offset) * SAMPLE_RATE)]
+        spans = [(a + x, a + y) for x, y in _speech_spans(gap)]
+        if _overlap(spans, a, b) >= LONGEST_WORD_S:
+            found.append((spans[0][0], spans[-1][1]))
+    return found
 
 
 def split_at_pauses(words: list[Word]) -> list[list[Word]]:

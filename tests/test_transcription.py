@@ -180,9 +180,10 @@ def test_when_speech_is_not_english_then_warning_names_the_language(tmp_path: Pa
 def test_when_a_recording_turns_to_another_language_between_probes_then_it_is_heard_as_said_not_translated(
     tmp_path: Path,
 ) -> None:
-    """All of multilingual.mp3: one probe at the start hears English, and forced to English, base
-    translated the German half into fluent-looking English ("All of this software and the additional
-    documentation…"), unsure of every word. Those unsure stretches are probed for their language."""
+    """All of multilingual.mp3: one probe at the start hears English, and forced to English, base with 3
+    beams translated the German half into fluent-looking English ("All of this software and the additional
+    documentation…"), unsure of every word; with 2 it skipped the German, 27 s without a word even heard
+    again. Unsure stretches and speech left without words are probed for their language."""
     base = WhisperTranscriber(_settings(tmp_path, whisper_model="base"))
     transcript = base.transcribe(DATA / "multilingual.mp3")
     warning = next(w for w in transcript.warnings if "not English" in w)
@@ -506,7 +507,7 @@ def test_when_a_wrong_nhs_number_is_heard_the_same_way_twice_then_no_second_mode
         assert "fails its check digit" in (segment.review_reason or "")
 
 
-@pytest.mark.parametrize("beams", [3, 5])
+@pytest.mark.parametrize("beams", [2, 3, 5])
 def test_when_a_wrong_nhs_number_is_said_then_it_is_never_passed_unflagged(
     services: Any, monkeypatch: pytest.MonkeyPatch, beams: int
 ) -> None:
@@ -563,6 +564,33 @@ def test_when_words_come_faster_than_anyone_speaks_then_unsure_ones_are_dropped_
     assert not clear.low_confidence  # 16 syllables in 2.0 s: the fastest real segment in eight visits
     assert syllables("Have you been offered pulmonary rehabilitation?") == 16
     assert syllables("My NHS number is 943 476 5919") == 17  # an abbreviation and digits a syllable each
+
+
+class _HearsUntil(ChunkedTranscriber):
+    """An engine that gives words for the first ``until`` seconds of a track and none after."""
+
+    def __init__(self, until: float) -> None:
+        super().__init__(Settings(), "scripted", 600.0)
+        self.until = until
+
+    def _hear_track(self, samples: Any, offset: float, channel: int | None, *, foreign: bool,
+                    languages: Any) -> Iterator[Segment]:
+        words = [Word(start=offset + 0.3, end=offset + self.until, text=" And so my fellow Americans")]
+        yield Segment(id=0, start=offset + 0.3, end=offset + self.until, text="And so my fellow Americans",
+                      avg_logprob=-0.2, words=words)
+
+
+def test_when_speech_gives_no_words_then_the_transcript_says_where(tmp_path: Path) -> None:
+    """jfk.flac heard only to 3 s: the voice detector hears speech to 10.6 s, and the OT is told to listen there."""
+    transcript = _HearsUntil(3.0).transcribe(JFK)
+    (warning,) = [w for w in transcript.warnings if "gave no words" in w]
+    assert "speech at 0:03-0:1" in warning
+    whole = _HearsUntil(10.8).transcribe(JFK)
+    assert not [w for w in whole.warnings if "gave no words" in w]
+    # a long silence after the speech is not speech left out
+    padded = tmp_path / "jfk-then-silence.wav"
+    _write_wav(padded, np.concatenate([_decode(JFK), np.zeros(SAMPLE_RATE * 8, dtype=np.float32)]))
+    assert not [w for w in _HearsUntil(10.8).transcribe(padded).warnings if "gave no words" in w]
 
 
 class _ScriptedNumbers(ChunkedTranscriber):
