@@ -67,6 +67,7 @@ _DIGIT_WORD = re.compile(r"\b(?:" + "|".join(DIGITS) + r")\b", re.I)
 # "NHS number" or "number" (not "number of") and what follows to the end of the sentence (Whisper
 # writes a number said in groups with commas, not stops)
 _NUMBER_SAID = re.compile(r"\b(?:(NHS)\s+(?:number|no\b)|number\b(?!\s+of\b))(?:(?!\bnumber\b)[^.?!])*", re.I)
+_REPEATED_WORD = re.compile(r"(?<=[\s,.-])([A-Za-z]+)(?:[\s,.-]{1,2}\1\b)+", re.I)  # "Sanran, Sanran"
 _AMOUNT = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")  # "10,000,000": an amount, not an identifier
 LOGPROB_FLOOR = -1.0  # Whisper's own threshold for a failed decode
 NO_SPEECH_CEILING = 0.6  # flagged above this when the words are not sure either (log-probability < LOOP_LOGPROB)
@@ -175,7 +176,28 @@ def doubtful_numbers(text: str) -> list[tuple[str, str]]:
             out.append((written, f"{len(digits)} digits: an NHS number has 10, said in groups of 3, 3 and 4"))
         elif not nhs_checksum_ok(digits):
             out.append((written, "shaped like an NHS number but fails its check digit"))
-    return out + _broken_numbers(text) + _th_fronted_numbers(text) + _nhs_heard_as_phone(text)
+    out += _broken_numbers(text) + _th_fronted_numbers(text) + _nhs_heard_as_phone(text)
+    return out + [(w, why) for w, why in _word_said_among_digits(text) if not any(w in o or o in w for o, _ in out)]
+
+
+def _word_said_among_digits(text: str) -> list[tuple[str, str]]:
+    """A number with one word said over and over among its digits, with no "number" before it to make it a
+    number said: tiny.en read "So that is four eight five, seven seven seven, three four five six" back as
+    "So that is 485, Sanran, Sanran, Sanran, Sanran, 3-4-5-6". Five digits or more in all (an NHS or phone
+    number, not "2 dogs, dogs, 3")."""
+    text = _digit_words_as_digits(text)
+    out = []
+    for repeated in _REPEATED_WORD.finditer(text):
+        before = re.search(r"\d[\d\s,.-]*$", text[: repeated.start()])
+        after = re.match(r"[\s,.-]{1,2}\d[\d\s,.-]*", text[repeated.end() :])
+        if not before or not after:
+            continue
+        written = (before.group(0) + repeated.group(0) + after.group(0)).strip(" ,.-")
+        count = sum(ch.isdigit() for ch in written)
+        if count >= 5:
+            out.append((written, f'"{repeated.group(1)}" said again and again among its digits: a digit misheard? '
+                                 "check the number"))
+    return out
 
 
 

@@ -59,6 +59,7 @@ __all__ = [
 log = logging.getLogger("reconnect.transcription")
 
 Progress = Callable[[float], None]
+Span = tuple[float, float]  # a stretch of time, start and end in seconds
 
 RANDOM_SEED = 0  # for Whisper's sampled fallback decodes: reproducible, not chosen for any result
 CHUNK_SECONDS = 600.0  # ten minutes of audio in memory at a time (about 38 MB)
@@ -233,7 +234,7 @@ class ChunkedTranscriber:
         expected = self.settings.whisper_language or "en"
         languages = LanguageCheck(expected=expected)
         segments: list[Segment] = []
-        missed: list[tuple[float, float]] = []  # speech that gave no words
+        missed: list[Span] = []  # speech that gave no words
         two_track: list[bool] = []
         tell: Progress = progress or (lambda _done: None)
         told = [0.0]
@@ -299,12 +300,7 @@ class ChunkedTranscriber:
         return heard
 
     def _foreign_where_unsure(
-        self,
-        segments: list[Segment],
-        unheard: list[tuple[float, float]],
-        samples: np.ndarray,
-        offset: float,
-        languages: LanguageCheck,
+        self, segments: list[Segment], unheard: list[Span], samples: np.ndarray, offset: float, languages: LanguageCheck
     ) -> bool:
         """True when a stretch the engine was unsure of, heard as English, or one of speech it gave no words for
         (``unheard``, recording seconds), is speech in another language."""
@@ -454,7 +450,7 @@ class ChunkedTranscriber:
         info: AudioFile,
         segments: list[Segment],
         languages: LanguageCheck,
-        missed: list[tuple[float, float]],
+        missed: list[Span],
         *,
         two_track: bool,
     ) -> Transcript:
@@ -723,12 +719,7 @@ class WhisperTranscriber(ChunkedTranscriber):
         return len(languages.foreign()) > before
 
     def _foreign_where_unsure(
-        self,
-        segments: list[Segment],
-        unheard: list[tuple[float, float]],
-        samples: np.ndarray,
-        offset: float,
-        languages: LanguageCheck,
+        self, segments: list[Segment], unheard: list[Span], samples: np.ndarray, offset: float, languages: LanguageCheck
     ) -> bool:
         """The stretches Whisper was unsure of (average log-probability under its own failure bar), and those of
         speech it gave no words for, probed for their language: forced to English, Whisper translates speech in
@@ -812,17 +803,17 @@ def _overlap(spans: list[tuple[float, float]], start: float, end: float) -> floa
     return sum(max(0.0, min(end, b) - max(start, a)) for a, b in spans)
 
 
-def _unheard(segments: list[Segment], samples: np.ndarray, offset: float) -> list[tuple[float, float]]:
+def _unheard(segments: list[Segment], samples: np.ndarray, offset: float) -> list[Span]:
     """Stretches of a track's speech that no segment covers (``offset``: the track's start in the recording;
     recording seconds): at least :data:`LONGEST_WORD_S` of speech between two segments, more than a word's
     timing can be off by. Only the gaps are run through the voice detector."""
-    gaps: list[tuple[float, float]] = []
+    gaps: list[Span] = []
     covered = offset
     for segment in sorted(segments, key=lambda s: s.start):
         gaps.append((covered, segment.start))
         covered = max(covered, segment.end)
     gaps.append((covered, offset + len(samples) / SAMPLE_RATE))
-    found: list[tuple[float, float]] = []
+    found: list[Span] = []
     for a, b in gaps:
         if b - a < LONGEST_WORD_S:
             continue

@@ -389,6 +389,10 @@ def test_when_a_digit_loops_inside_a_number_then_it_is_flagged_and_a_runaway_cut
         ("to be sure free free five, free eight eight, six one seven six, have I", ["free free 5, free 8 8, 6 1 7 6"],
          '"free" among its digits'),
         ("It is free, 2 sessions a week, and free to join.", [], ""),
+        # tiny.en with 2 beams on the home visit's read-back: no "number" before it, seven seven seven as a word
+        ("So that is 485, Sanran, Sanran, Sanran, Sanran, 3-4-5-6 for your husband.",
+         ["485, Sanran, Sanran, Sanran, Sanran, 3-4-5-6"], '"Sanran" said again and again among its digits'),
+        ("I have 2 dogs, dogs, 3 cats and a very very old 1990 car.", [], ""),
         # base on the home visit: an NHS number heard with a 0 in front, which a phone number has
         ("Her NHS number is 041-0232137, in case you need it", ["041-0232137"], "said as an NHS number"),
         ("His NHS number is 0485-777-3456. He has arthritis.", ["0485-777-3456"], "11 digits from 0"),
