@@ -50,7 +50,7 @@ class Settings(BaseSettings):
         default=2,
         description="Beams searched when decoding. On eight two-voice synthetic visits 2 beams gave the same mean "
         "WER as 3 (mono 10.4 % both; per channel 10.5 and 10.3 %), more NHS numbers digit-exact (60 of 66 "
-        "against 57) and a median RTF 6 % lower (see the README's Figures).",
+        "against 57) and a median RTF 7 % lower (see the README's Figures).",
     )
     whisper_language: str | None = Field(default="en", description="Expected language; None lets Whisper detect it.")
     whisper_previous_text: bool | None = Field(
