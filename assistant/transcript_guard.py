@@ -68,6 +68,7 @@ _DIGIT_WORD = re.compile(r"\b(?:" + "|".join(DIGITS) + r")\b", re.I)
 # writes a number said in groups with commas, not stops)
 _NUMBER_SAID = re.compile(r"\b(?:(NHS)\s+(?:number|no\b)|number\b(?!\s+of\b))(?:(?!\bnumber\b)[^.?!])*", re.I)
 _REPEATED_WORD = re.compile(r"(?<=[\s,.-])([A-Za-z]+)(?:[\s,.-]{1,2}\1\b)+", re.I)  # "Sanran, Sanran"
+ID_DIGITS = 5  # digits at least in an NHS or phone number worth doubting: a house, bus or room number has fewer
 _AMOUNT = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")  # "10,000,000": an amount, not an identifier
 LOGPROB_FLOOR = -1.0  # Whisper's own threshold for a failed decode
 NO_SPEECH_CEILING = 0.6  # flagged above this when the words are not sure either (log-probability < LOOP_LOGPROB)
@@ -166,7 +167,7 @@ def doubtful_numbers(text: str) -> list[tuple[str, str]]:
         if loop:
             times = sum(ch.isdigit() for ch in loop.group(0))
             out.append((written, f"the digit {loop.group(1)} repeated {times} times in a row"))
-        elif re.search(r"[A-Z]", written) and len(digits) >= 5:
+        elif re.search(r"[A-Z]", written) and len(digits) >= ID_DIGITS:
             out.append((written, "a letter among its digits"))
         elif digits.startswith("0") and (7 <= len(digits) <= 9 or 12 <= len(digits) <= 14):
             out.append((written, f"{len(digits)} digits, which no UK phone number has"))
@@ -194,11 +195,10 @@ def _word_said_among_digits(text: str) -> list[tuple[str, str]]:
             continue
         written = (before.group(0) + repeated.group(0) + after.group(0)).strip(" ,.-")
         count = sum(ch.isdigit() for ch in written)
-        if count >= 5:
+        if count >= ID_DIGITS:
             out.append((written, f'"{repeated.group(1)}" said again and again among its digits: a digit misheard? '
                                  "check the number"))
     return out
-
 
 
 def _nhs_heard_as_phone(text: str) -> list[tuple[str, str]]:
@@ -233,7 +233,7 @@ def _broken_numbers(text: str) -> list[tuple[str, str]]:
         # a letter heard for a digit ("6 I-8") holds its place: that number is doubted as it is
         longest = max((len(re.sub(r"[^0-9A-Z]", "", w)) for w, _ in _spoken_numbers(said.group(0))), default=0)
         count = sum(ch.isdigit() for ch in heard.group(0)) if heard else 0
-        if heard and longest < 8 and (count >= 5 or said.group(1)):
+        if heard and longest < 8 and (count >= ID_DIGITS or said.group(1)):
             out.append((heard.group(0), f"a number said, but {count} digits heard in it, at most {longest} in a "
                         "row (an NHS number has 10, a UK phone number 10 or 11)"))
     return out
@@ -254,7 +254,7 @@ def _th_fronted_numbers(text: str) -> list[tuple[str, str]]:
     return [
         (written.replace("\u0663", "free"), '"free" among its digits: "three"? check the number')
         for written, digits in _spoken_numbers(text)
-        if "\u0663" in written and len(digits) >= 5  # an NHS or phone number, not "free, 2 a week"
+        if "\u0663" in written and len(digits) >= ID_DIGITS  # an NHS or phone number, not "free, 2 a week"
     ]
 
 

@@ -547,7 +547,7 @@ class WhisperTranscriber(ChunkedTranscriber):
         options = self._options(foreign)
         pieces, _info = self._model.transcribe(samples, **options)
         track_s = len(samples) / SAMPLE_RATE
-        speech: list[tuple[float, float]] | None = None
+        speech: list[Span] | None = None
         done = 0.0  # track seconds: end of the last word kept
         for piece in pieces:
             if not piece.text.strip():
@@ -588,7 +588,7 @@ class WhisperTranscriber(ChunkedTranscriber):
         samples: np.ndarray,
         begin: float,
         stop: float,
-        speech: list[tuple[float, float]],
+        speech: list[Span],
         options: dict[str, Any],
         offset: float,
         channel: int | None,
@@ -730,7 +730,7 @@ class WhisperTranscriber(ChunkedTranscriber):
         if not self.multilingual:
             return False
         before = len(languages.foreign())
-        stretches: list[tuple[float, float]] = []
+        stretches: list[Span] = []
         for segment in segments:
             if segment.avg_logprob is None or segment.avg_logprob >= LOGPROB_FLOOR:
                 continue
@@ -791,7 +791,7 @@ def _rounded(figure: float | None) -> float | None:
     return None if figure is None else round(float(figure), 3)
 
 
-def _speech_spans(samples: np.ndarray) -> list[tuple[float, float]]:
+def _speech_spans(samples: np.ndarray) -> list[Span]:
     """Where the voice detector hears speech, in seconds (faster-whisper's own VAD, default options)."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
@@ -799,7 +799,7 @@ def _speech_spans(samples: np.ndarray) -> list[tuple[float, float]]:
             for span in get_speech_timestamps(samples, VadOptions(speech_pad_ms=0))]
 
 
-def _overlap(spans: list[tuple[float, float]], start: float, end: float) -> float:
+def _overlap(spans: list[Span], start: float, end: float) -> float:
     return sum(max(0.0, min(end, b) - max(start, a)) for a, b in spans)
 
 
